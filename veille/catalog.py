@@ -1,0 +1,255 @@
+"""The catalog: glossary, territories, providers, conventions and cells, read from the
+human-edited files of a workspace and checked as a whole before anything uses them.
+
+Layout of ``<workspace>/catalog``::
+
+    glossary.yaml          indicators: [ {code, label, definition, theme, ...}, ... ]
+    territories.csv        code;kind;name;parent;population
+    territory_links.csv    child;parent;share        (optional: QPV straddling IRIS)
+    providers.yaml         providers: [ {id, name, contact_url}, ... ]
+    conventions/*.yaml     one convention per file
+    cells.yaml             cells: [ {id, name, kind, scope, members, ...}, ... ] (optional)
+
+Every problem is reported with the file, the entry and the field, all at once, so that a
+person editing the files fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from veille.model import (
+    Cell,
+    Convention,
+    Indicator,
+    Provider,
+    Territory,
+    TerritoryKind,
+    TerritoryLink,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class CatalogProblem:
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}"
+        if self.entry:
+            where += f", entry '{self.entry}'"
+        if self.field:
+            where += f", field '{self.field}'"
+        return f"{where}: {self.message}"
+
+
+class CatalogError(Exception):
+    """The catalog files have problems; each one names its file, entry and field."""
+
+    def __init__(self, problems: list[CatalogProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{len(problems)} problem(s) in the catalog:\n{lines}")
+
+
+@dataclass
+class Catalog:
+    """Everything the observatory has agreed on, indexed by code."""
+
+    root: Path
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+    territories: dict[str, Territory] = field(default_factory=dict)
+    links: list[TerritoryLink] = field(default_factory=list)
+    providers: dict[str, Provider] = field(default_factory=dict)
+    conventions: dict[str, Convention] = field(default_factory=dict)
+    cells: dict[str, Cell] = field(default_factory=dict)
+
+    def children(self, code: str) -> list[Territory]:
+        return [t for t in self.territories.values() if t.parent == code]
+
+    def ancestors(self, code: str) -> list[Territory]:
+        """Parents from nearest to farthest (IRIS -> quartier -> commune -> EPCI)."""
+        out: list[Territory] = []
+        current = self.territories.get(code)
+        while current is not None and current.parent is not None:
+            current = self.territories.get(current.parent)
+            if current is None or current in out:
+                break
+            out.append(current)
+        return out
+
+    def commune_of(self, code: str) -> str | None:
+        territory = self.territories.get(code)
+        if territory is None:
+            return None
+        if territory.kind is TerritoryKind.COMMUNE:
+            return territory.code
+        for parent in self.ancestors(code):
+            if parent.kind is TerritoryKind.COMMUNE:
+                return parent.code
+        return None
+
+    def within(self, scope: Iterable[str], code: str) -> bool:
+        """True when territory ``code`` is one of ``scope`` or lies inside one of them."""
+        scope_set = set(scope)
+        return code in scope_set or any(a.code in scope_set for a in self.ancestors(code))
+
+    def convention_for_file(self, name: str) -> Convention | None:
+        """The one convention whose filename_pattern matches ``name``, if exactly one does."""
+        import re
+
+        hits = [c for c in self.conventions.values()
+                if c.filename_pattern and re.search(c.filename_pattern, name)]
+        return hits[0] if len(hits) == 1 else None
+
+
+def _entries(
+    model: type[M], items: Iterable[dict[str, Any]], file: str, key: str,
+    problems: list[CatalogProblem],
+) -> Iterator[M]:
+    for position, raw in enumerate(items, start=1):
+        entry = str(raw.get(key) or f"#{position}") if isinstance(raw, dict) else f"#{position}"
+        if not isinstance(raw, dict):
+            problems.append(CatalogProblem(file, entry, "", "expected a mapping of fields"))
+            continue
+        try:
+            yield model.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(x) for x in err["loc"])
+                problems.append(CatalogProblem(file, entry, loc, err["msg"]))
+
+
+def _read_yaml(path: Path, list_key: str | None, problems: list[CatalogProblem]) -> Any:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(CatalogProblem(path.name, "", "", f"not valid YAML: {exc}"))
+        return [] if list_key else None
+    if list_key is None:
+        return data
+    if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
+        problems.append(CatalogProblem(path.name, "", list_key,
+                                       f"expected a top-level '{list_key}:' list"))
+        return []
+    return data[list_key]
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    return [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
+
+
+def _index(items: Iterable[M], attr: str, file: str, problems: list[CatalogProblem]) -> dict:
+    out: dict[str, M] = {}
+    for item in items:
+        key = getattr(item, attr)
+        if key in out:
+            problems.append(CatalogProblem(file, key, attr, "defined twice"))
+        out[key] = item
+    return out
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Read and cross-check every catalog file under ``root``; raise CatalogError if any fail."""
+    problems: list[CatalogProblem] = []
+    catalog = Catalog(root=root)
+    if not root.is_dir():
+        raise CatalogError([CatalogProblem(str(root), "", "", "catalog folder not found")])
+
+    glossary = root / "glossary.yaml"
+    if glossary.exists():
+        catalog.indicators = _index(
+            _entries(Indicator, _read_yaml(glossary, "indicators", problems), glossary.name,
+                     "code", problems), "code", glossary.name, problems)
+    else:
+        problems.append(CatalogProblem("glossary.yaml", "", "", "missing file"))
+
+    territories = root / "territories.csv"
+    if territories.exists():
+        catalog.territories = _index(
+            _entries(Territory, _read_csv(territories), territories.name, "code", problems),
+            "code", territories.name, problems)
+    else:
+        problems.append(CatalogProblem("territories.csv", "", "", "missing file"))
+    links = root / "territory_links.csv"
+    if links.exists():
+        catalog.links = list(_entries(TerritoryLink, _read_csv(links), links.name, "child",
+                                      problems))
+
+    providers = root / "providers.yaml"
+    if providers.exists():
+        catalog.providers = _index(
+            _entries(Provider, _read_yaml(providers, "providers", problems), providers.name,
+                     "id", problems), "id", providers.name, problems)
+
+    for path in sorted((root / "conventions").glob("*.y*ml")):
+        raw = _read_yaml(path, None, problems)
+        name = f"conventions/{path.name}"
+        for convention in _entries(Convention, [raw] if raw is not None else [], name, "id",
+                                   problems):
+            if convention.id in catalog.conventions:
+                problems.append(CatalogProblem(name, convention.id, "id", "defined twice"))
+            catalog.conventions[convention.id] = convention
+
+    cells = root / "cells.yaml"
+    if cells.exists():
+        catalog.cells = _index(
+            _entries(Cell, _read_yaml(cells, "cells", problems), cells.name, "id", problems),
+            "id", cells.name, problems)
+
+    problems.extend(_cross_check(catalog))
+    if problems:
+        raise CatalogError(problems)
+    return catalog
+
+
+def _cross_check(catalog: Catalog) -> list[CatalogProblem]:
+    """References between files: every code named somewhere must exist where it belongs."""
+    out: list[CatalogProblem] = []
+    for code, territory in catalog.territories.items():
+        if territory.parent is not None and territory.parent not in catalog.territories:
+            out.append(CatalogProblem("territories.csv", code, "parent",
+                                      f"unknown territory '{territory.parent}'"))
+    for link in catalog.links:
+        for attr in ("child", "parent"):
+            if getattr(link, attr) not in catalog.territories:
+                out.append(CatalogProblem("territory_links.csv", link.child, attr,
+                                          f"unknown territory '{getattr(link, attr)}'"))
+    for code, indicator in catalog.indicators.items():
+        if catalog.providers and indicator.provider not in catalog.providers:
+            out.append(CatalogProblem("glossary.yaml", code, "provider",
+                                      f"unknown provider '{indicator.provider}'"))
+    for cid, convention in catalog.conventions.items():
+        file = f"conventions/{cid}.yaml"
+        if catalog.providers and convention.provider not in catalog.providers:
+            out.append(CatalogProblem(file, cid, "provider",
+                                      f"unknown provider '{convention.provider}'"))
+        for code in convention.indicator_codes:
+            indicator = catalog.indicators.get(code)
+            if indicator is None:
+                out.append(CatalogProblem(file, cid, "indicators",
+                                          f"indicator '{code}' is not in the glossary"))
+            elif indicator.periodicity is not convention.periodicity:
+                out.append(CatalogProblem(
+                    file, cid, "periodicity",
+                    f"indicator '{code}' is {indicator.periodicity.value} in the glossary "
+                    f"but the convention is {convention.periodicity.value}"))
+    for cid, cell in catalog.cells.items():
+        for code in cell.scope:
+            if code not in catalog.territories:
+                out.append(CatalogProblem("cells.yaml", cid, "scope",
+                                          f"unknown territory '{code}'"))
+    return out

@@ -1,0 +1,327 @@
+"""Domain model: the nouns of DOMAIN.md as validated, typed objects.
+
+These are the objects the catalog files describe (glossary, territories, providers,
+conventions, cells). They are pydantic models so that a human-edited file is checked field
+by field, and the error can name the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from veille.periods import PeriodError, Periodicity, periodicity_of
+
+
+class Theme(StrEnum):
+    """The six themes of the observatory's notes."""
+
+    PRECARITE = "precarite"
+    EMPLOI = "emploi"
+    SECURITE = "securite"
+    EDUCATION = "education"
+    ACCESSIBILITE = "accessibilite"
+    SANTE = "sante"
+
+    @property
+    def label_fr(self) -> str:
+        return THEME_LABELS_FR[self]
+
+
+THEME_LABELS_FR = {
+    Theme.PRECARITE: "Précarité sociale et monétaire",
+    Theme.EMPLOI: "Emploi",
+    Theme.SECURITE: "Sécurité",
+    Theme.EDUCATION: "Éducation",
+    Theme.ACCESSIBILITE: "Accessibilité",
+    Theme.SANTE: "Santé",
+}
+
+
+class TerritoryKind(StrEnum):
+    IRIS = "iris"
+    QPV = "qpv"
+    QUARTIER = "quartier"
+    COMMUNE = "commune"
+    EPCI = "epci"
+
+    @property
+    def label_fr(self) -> str:
+        return {"iris": "IRIS", "qpv": "QPV", "quartier": "quartier", "commune": "commune",
+                "epci": "agglomération"}[self.value]
+
+
+_CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
+    TerritoryKind.COMMUNE: re.compile(r"^(\d{5}|2[AB]\d{3})$"),
+    TerritoryKind.IRIS: re.compile(r"^(\d{5}|2[AB]\d{3})\d{4}$"),
+    TerritoryKind.EPCI: re.compile(r"^\d{9}$"),
+    TerritoryKind.QPV: re.compile(r"^Q[NP]\d{3}\w{3,4}$"),
+    TerritoryKind.QUARTIER: re.compile(r"^[\w-]{2,40}$"),
+}
+
+
+class Strict(BaseModel):
+    """Catalog entries reject unknown fields: a typo in a file must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Territory(Strict):
+    code: str
+    kind: TerritoryKind
+    name: str
+    parent: str | None = None
+    population: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _code_fits_kind(self) -> Territory:
+        if not _CODE_RULES[self.kind].match(self.code):
+            raise ValueError(f"code '{self.code}' is not a valid {self.kind.value} code")
+        return self
+
+
+class TerritoryLink(Strict):
+    """A non-tree membership: a QPV straddling several IRIS, with the share of each."""
+
+    child: str
+    parent: str
+    share: float = Field(default=1.0, gt=0, le=1)
+
+
+class IndicatorKind(StrEnum):
+    COUNT = "count"
+    RATE = "rate"
+    AMOUNT = "amount"
+
+
+class Polarity(StrEnum):
+    UP_IS_GOOD = "up_is_good"
+    UP_IS_BAD = "up_is_bad"
+    NEUTRAL = "neutral"
+
+    @property
+    def sign(self) -> int:
+        return {"up_is_good": 1, "up_is_bad": -1, "neutral": 0}[self.value]
+
+
+class SeriesBreak(Strict):
+    """A known definition change: values before and after are not comparable."""
+
+    period: str
+    note: str
+
+    @field_validator("period")
+    @classmethod
+    def _period_label(cls, value: str) -> str:
+        try:
+            periodicity_of(value)
+        except PeriodError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+class Indicator(Strict):
+    """One glossary entry: what the observatory measures, defined once for everyone."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    label: str
+    label_en: str | None = None
+    definition: str
+    theme: Theme
+    unit: str
+    kind: IndicatorKind
+    numerator: str | None = None
+    denominator: str | None = None
+    polarity: Polarity = Polarity.NEUTRAL
+    periodicity: Periodicity
+    provider: str
+    secrecy_threshold: int | None = Field(default=None, ge=0)
+    people: str | None = None
+    breaks: list[SeriesBreak] = Field(default_factory=list)
+    minimum: float | None = 0.0
+    maximum: float | None = None
+
+    @model_validator(mode="after")
+    def _rate_bounds(self) -> Indicator:
+        for brk in self.breaks:
+            if periodicity_of(brk.period) is not self.periodicity:
+                raise ValueError(
+                    f"break period '{brk.period}' is not {self.periodicity.value}"
+                )
+        return self
+
+    @property
+    def upper_bound(self) -> float | None:
+        """Largest admissible value: 100 for a percentage unless the glossary says otherwise."""
+        if self.maximum is not None:
+            return self.maximum
+        if self.kind is IndicatorKind.RATE and self.unit.strip() == "%":
+            return 100.0
+        return None
+
+
+class Provider(Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+    name: str
+    contact_name: str | None = None
+    contact_url: str | None = None
+
+
+class FileSpec(Strict):
+    """How to read the bytes of a provider file."""
+
+    format: Literal["csv", "xlsx", "ods"] | None = None
+    encoding: str = "utf-8"
+    separator: str = ";"
+    decimal: str = ","
+    thousands: str | None = None
+    quotechar: str = '"'
+    skip_rows: int = Field(default=0, ge=0)
+    header_rows: int = Field(default=1, ge=1)
+    header_row: int = Field(default=0, ge=0)
+    sheet: str | int | None = None
+    secret_markers: list[str] = Field(
+        default_factory=lambda: ["", "s", "nd", "n.d.", "secret", "ndiff", "<5", "<11", "c"]
+    )
+
+    @model_validator(mode="after")
+    def _header_row_inside(self) -> FileSpec:
+        if self.header_row >= self.header_rows:
+            raise ValueError("header_row must be one of the header_rows (0-based)")
+        return self
+
+
+class TerritoryMapping(Strict):
+    """Which column(s) hold the territory code, and how to normalise it."""
+
+    column: str | None = None
+    columns: list[str] | None = None
+    zfill: int | None = None
+    prefix: str = ""
+    codes: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TerritoryMapping:
+        if (self.column is None) == (self.columns is None):
+            raise ValueError("give exactly one of 'column' or 'columns'")
+        return self
+
+    @property
+    def source_columns(self) -> list[str]:
+        return [self.column] if self.column is not None else list(self.columns or [])
+
+
+class PeriodMapping(Strict):
+    """Where the period comes from: a column, the file name, or a fixed value."""
+
+    column: str | None = None
+    from_filename: bool = False
+    value: str | None = None
+    pattern: str = r"(?P<year>\d{4})(?:-(?:Q|T)(?P<quarter>[1-4])|-(?P<month>\d{2}))?"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PeriodMapping:
+        sources = [self.column is not None, self.from_filename, self.value is not None]
+        if sum(sources) != 1:
+            raise ValueError("give exactly one of 'column', 'from_filename' or 'value'")
+        compiled = re.compile(self.pattern)
+        if "year" not in compiled.groupindex:
+            raise ValueError("the period pattern needs a named group 'year'")
+        return self
+
+
+class ColumnMapping(Strict):
+    """A wide-layout column (or pair of columns) that carries one indicator."""
+
+    indicator: str
+    numerator: str | None = None
+    denominator: str | None = None
+    scale: float = 1.0
+
+
+class StatusMapping(Strict):
+    """A column that flags secret or provisional values, e.g. SSMSI's est_diffuse."""
+
+    column: str
+    secret: list[str] = Field(default_factory=list)
+    provisional: list[str] = Field(default_factory=list)
+
+
+class Convention(Strict):
+    """A data-sharing convention with a provider: what it sends, how often, in what layout."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+    provider: str
+    label: str
+    periodicity: Periodicity
+    lag_days: int = Field(ge=0, description="expected delay between period end and delivery")
+    geography: TerritoryKind
+    secrecy_threshold: int = Field(default=5, ge=0)
+    first_period: str | None = None
+    filename_pattern: str | None = None
+    file: FileSpec = Field(default_factory=FileSpec)
+    layout: Literal["wide", "long"]
+    territory: TerritoryMapping
+    period: PeriodMapping
+    filters: dict[str, str | list[str]] = Field(default_factory=dict)
+    status: StatusMapping | None = None
+    columns: dict[str, ColumnMapping] = Field(default_factory=dict)
+    indicator_column: str | None = None
+    indicator_columns: list[str] | None = None
+    indicator_map: dict[str, str] = Field(default_factory=dict)
+    ignore_indicators: list[str] = Field(default_factory=list)
+    value_column: str | None = None
+    numerator_column: str | None = None
+    denominator_column: str | None = None
+
+    @model_validator(mode="after")
+    def _layout_complete(self) -> Convention:
+        if self.layout == "wide" and not self.columns:
+            raise ValueError("a wide layout needs 'columns' (file column -> indicator)")
+        if self.layout == "long":
+            if self.value_column is None:
+                raise ValueError("a long layout needs 'value_column'")
+            if (self.indicator_column is None) == (self.indicator_columns is None):
+                raise ValueError("a long layout needs one of 'indicator_column' or "
+                                 "'indicator_columns'")
+        if self.first_period is not None and periodicity_of(self.first_period) is not (
+            self.periodicity
+        ):
+            raise ValueError(f"first_period '{self.first_period}' is not "
+                             f"{self.periodicity.value}")
+        return self
+
+    @property
+    def indicator_codes(self) -> list[str]:
+        """Indicators this convention may deliver, in file order."""
+        if self.layout == "wide":
+            return [c.indicator for c in self.columns.values()]
+        return list(dict.fromkeys(self.indicator_map.values()))
+
+
+class CellKind(StrEnum):
+    CLSPD = "clspd"
+    CCAS = "ccas"
+    OBSERVATORY = "observatory"
+    PROVIDER = "provider"
+
+
+class Member(Strict):
+    name: str
+    url: str
+
+
+class Cell(Strict):
+    """A watch cell: who receives which news for which territory."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
+    name: str
+    kind: CellKind
+    scope: list[str] = Field(default_factory=list, description="territory codes")
+    themes: list[Theme] = Field(default_factory=list)
+    members: list[Member] = Field(default_factory=list)
+    schedule: Literal["immediate", "weekly", "monthly"] = "monthly"
+    reviewed_only: bool = True
