@@ -1,0 +1,276 @@
+"""Every event of the pipeline, typed and versioned, in one place.
+
+Both runners (embedded and Faust) and the tests build and read events through this module.
+Events serialise to JSON-ready dicts carrying their ``type`` and ``schema_version`` so that
+a consumer can refuse, with a clear reason, a message it does not understand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+E = TypeVar("E", bound="Event")
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+class EventDecodeError(ValueError):
+    """A message that is not a known event of a known version."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all events. ``key`` is the idempotency / partitioning key."""
+
+    schema_version: ClassVar[int] = 1
+    occurred_at: dt.datetime
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _REGISTRY[cls.__name__] = cls
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["occurred_at"] = self.occurred_at.isoformat()
+        return {"type": type(self).__name__, "schema_version": self.schema_version, **data}
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def decode(payload: bytes | str | dict[str, Any]) -> Event:
+    """Rebuild an event from its JSON form; raise EventDecodeError saying what is wrong."""
+    try:
+        data = dict(payload) if isinstance(payload, dict) else json.loads(payload)
+    except (ValueError, TypeError) as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EventDecodeError("an event must be a JSON object")
+    name = data.pop("type", None)
+    cls = _REGISTRY.get(str(name))
+    if cls is None:
+        raise EventDecodeError(f"unknown event type {name!r}")
+    version = data.pop("schema_version", None)
+    if version != cls.schema_version:
+        raise EventDecodeError(
+            f"{name} schema_version {version!r} is not supported (expected {cls.schema_version})")
+    try:
+        data["occurred_at"] = dt.datetime.fromisoformat(data["occurred_at"])
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise EventDecodeError(f"{name} has unknown fields {sorted(unknown)}")
+        return cls(**data)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, EventDecodeError):
+            raise
+        raise EventDecodeError(f"{name} is malformed: {exc}") from exc
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryReceived(Event):
+    """A provider file was archived and recorded; nothing is parsed yet."""
+
+    delivery_id: int
+    content_hash: str
+    convention_id: str
+    filename: str
+    archive_path: str
+
+    @property
+    def key(self) -> str:
+        return self.content_hash
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryQuarantined(Event):
+    """A file with errors: kept aside with its report, the provider contact is to be told."""
+
+    delivery_id: int
+    content_hash: str
+    convention_id: str | None
+    filename: str
+    report_path: str
+    problem_count: int
+    summary: list[str] = field(default_factory=list)
+    contact_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.content_hash
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservationsRecorded(Event):
+    """A delivery's observations are in the store: one wave to run detection on."""
+
+    delivery_id: int
+    content_hash: str
+    convention_id: str
+    periods: list[str]
+    indicators: list[str]
+    observation_count: int
+    secret_count: int
+    series_count: int
+    revised_count: int = 0
+
+    @property
+    def key(self) -> str:
+        return self.content_hash
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryRevised(Event):
+    """A delivery re-sent periods already recorded: old values superseded, kept as history."""
+
+    delivery_id: int
+    convention_id: str
+    superseded_deliveries: list[int]
+    periods: list[str]
+    changed_series: list[list[str]]
+    changed_count: int
+
+    @property
+    def key(self) -> str:
+        return f"revision:{self.delivery_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryOverdue(Event):
+    """A convention's expected delivery has not arrived by its due date."""
+
+    convention_id: str
+    provider: str
+    expected_period: str
+    due_date: str
+    days_late: int
+    last_period: str | None
+    contact_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"overdue:{self.convention_id}:{self.expected_period}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftDetected(Event):
+    """A statistically significant change in one series, with its evidence."""
+
+    shift_id: str
+    delivery_id: int
+    indicator: str
+    territory: str
+    period: str
+    kind: str
+    direction: int
+    good_news: bool | None
+    observed: float
+    expected: float
+    interval_low: float
+    interval_high: float
+    abs_change: float
+    rel_change: float | None
+    people: float | None
+    p_value: float
+    q_value: float
+    method: str
+    baseline: str
+    explained_by: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.shift_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftRetracted(Event):
+    """A shift that no longer holds after a revision: withdrawn, never silently deleted."""
+
+    shift_id: str
+    indicator: str
+    territory: str
+    period: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"retract:{self.shift_id}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftReviewed(Event):
+    """The observatory's decision on a shift (confirm, dismiss, ask the provider)."""
+
+    shift_id: str
+    decision: str
+    reviewer: str
+    comment: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"review:{self.shift_id}:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRaised(Event):
+    """A cell's rule fired for one series and period."""
+
+    dedup_key: str
+    cell_id: str
+    rule_id: str
+    indicator: str
+    territory: str
+    period: str
+    severity: str
+    message: str
+
+    @property
+    def key(self) -> str:
+        return self.dedup_key
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertResolved(Event):
+    dedup_key: str
+    cell_id: str
+
+    @property
+    def key(self) -> str:
+        return f"resolved:{self.dedup_key}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRetracted(Event):
+    dedup_key: str
+    cell_id: str
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"retracted:{self.dedup_key}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestSent(Event):
+    digest_id: str
+    cell_id: str
+    alert_count: int
+    recipients: int
+    delivered: bool
+
+    @property
+    def key(self) -> str:
+        return self.digest_id
+
+
+def event_types() -> dict[str, type[Event]]:
+    """Every event class by name (topics and docs are generated from it)."""
+    return dict(_REGISTRY)

@@ -1,0 +1,100 @@
+"""Deliveries: every file received is recorded with its content hash before anything else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from veille.store.schema import deliveries, delivery_problems
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    id: int
+    content_hash: str
+    convention_id: str | None
+    filename: str
+    status: str
+    received_at: dt.datetime
+    archive_path: str
+    report_path: str | None
+    observation_count: int
+    secret_count: int
+    problem_count: int
+    periods: list[str]
+
+
+def _row(r: Any) -> DeliveryRow:
+    return DeliveryRow(r.id, r.content_hash, r.convention_id, r.filename, r.status,
+                       r.received_at, r.archive_path, r.report_path, r.observation_count,
+                       r.secret_count, r.problem_count, list(r.periods or []))
+
+
+def find_by_hash(conn: Connection, content_hash: str) -> DeliveryRow | None:
+    row = conn.execute(select(deliveries).where(deliveries.c.content_hash == content_hash)
+                       ).first()
+    return _row(row) if row is not None else None
+
+
+def get(conn: Connection, delivery_id: int) -> DeliveryRow:
+    return _row(conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one())
+
+
+def record_received(conn: Connection, *, content_hash: str, convention_id: str | None,
+                    filename: str, received_at: dt.datetime, archive_path: str,
+                    size_bytes: int) -> int:
+    result = conn.execute(insert(deliveries).values(
+        content_hash=content_hash, convention_id=convention_id, filename=filename,
+        received_at=received_at, status="received", archive_path=archive_path,
+        size_bytes=size_bytes, rows_read=0, observation_count=0, secret_count=0,
+        revised_count=0, problem_count=0, periods=[]))
+    return int(result.inserted_primary_key[0])
+
+
+def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
+                  observation_count: int, secret_count: int, revised_count: int,
+                  periods: list[str]) -> None:
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        status="accepted", rows_read=rows_read, observation_count=observation_count,
+        secret_count=secret_count, revised_count=revised_count, periods=periods))
+
+
+def mark_quarantined(conn: Connection, delivery_id: int, *, report_path: str,
+                     rows_read: int, problems: Iterable[dict[str, Any]]) -> int:
+    rows = [dict(p, delivery_id=delivery_id) for p in problems]
+    if rows:
+        conn.execute(insert(delivery_problems), rows)
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        status="quarantined", report_path=report_path, rows_read=rows_read,
+        problem_count=len(rows)))
+    return len(rows)
+
+
+def list_deliveries(conn: Connection, status: str | None = None) -> list[DeliveryRow]:
+    query = select(deliveries).order_by(deliveries.c.id)
+    if status is not None:
+        query = query.where(deliveries.c.status == status)
+    return [_row(r) for r in conn.execute(query)]
+
+
+def problems_of(conn: Connection, delivery_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(delivery_problems).where(
+        delivery_problems.c.delivery_id == delivery_id).order_by(delivery_problems.c.id))
+    return [dict(r._mapping) for r in rows]
+
+
+def latest_period_by_convention(conn: Connection) -> dict[str, str]:
+    """The most recent period each convention has delivered (accepted files only)."""
+    out: dict[str, str] = {}
+    for row in conn.execute(select(deliveries.c.convention_id, deliveries.c.periods)
+                            .where(deliveries.c.status == "accepted")):
+        periods = list(row.periods or [])
+        if row.convention_id and periods:
+            top = max(periods)
+            if top > out.get(row.convention_id, ""):
+                out[row.convention_id] = top
+    return out

@@ -1,0 +1,134 @@
+"""Observations: written in bulk, never updated in place; a revision supersedes.
+
+Each row keeps the delivery it came from. The current value of a series at a period is
+the row with ``superseded_by IS NULL``; older rows stay, pointing at the delivery that
+replaced them, so the history of revisions is never lost.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, and_, exists, select, update
+
+from veille.store.schema import observations
+
+COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
+           "status", "delivery_id"]
+
+
+@dataclass(frozen=True)
+class RevisionOutcome:
+    """What a delivery replaced: the deliveries it superseded and the series whose value
+    actually changed (same values re-sent are superseded but not 'changed')."""
+
+    superseded_rows: int
+    superseded_deliveries: list[int]
+    changed: pd.DataFrame
+
+
+def _as_tuples(frame: pd.DataFrame, delivery_id: int) -> list[tuple]:
+    out = frame.assign(delivery_id=delivery_id)[COLUMNS]
+    numeric = out[["value", "numerator", "denominator"]].astype(object)
+    numeric = numeric.where(pd.notna(numeric), None)
+    out = out.assign(**{c: numeric[c] for c in numeric.columns})
+    return list(out.itertuples(index=False, name=None))
+
+
+def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
+    """Insert a delivery's observations in the caller's transaction, as fast as the driver
+    allows: executemany on SQLite, COPY on PostgreSQL."""
+    if frame.empty:
+        return 0
+    dbapi = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        out = frame.assign(delivery_id=delivery_id)[COLUMNS]
+        out.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+        buffer.seek(0)
+        statement = f"COPY observations ({', '.join(COLUMNS)}) FROM STDIN"
+        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            while chunk := buffer.read(1 << 20):
+                copy.write(chunk)
+    else:
+        cursor = dbapi.cursor()  # type: ignore[union-attr]
+        cursor.executemany(
+            f"INSERT INTO observations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
+            _as_tuples(frame, delivery_id))
+        cursor.close()
+    return len(frame)
+
+
+def supersede(conn: Connection, delivery_id: int, indicators: Sequence[str],
+              periods: Sequence[str]) -> RevisionOutcome:
+    """Mark current rows that ``delivery_id`` re-delivers as superseded by it."""
+    old = observations.alias("old")
+    new = observations.alias("new")
+    same_key = and_(new.c.delivery_id == delivery_id, new.c.indicator == old.c.indicator,
+                    new.c.territory == old.c.territory, new.c.period == old.c.period)
+    candidates = and_(old.c.superseded_by.is_(None), old.c.delivery_id != delivery_id,
+                      old.c.indicator.in_(list(indicators)), old.c.period.in_(list(periods)))
+    any_overlap = conn.execute(select(old.c.id).where(candidates).limit(1)).first()
+    empty = pd.DataFrame(columns=["indicator", "territory", "period", "old_value",
+                                  "new_value", "old_delivery"])
+    if any_overlap is None:
+        return RevisionOutcome(0, [], empty)
+    rows = conn.execute(
+        select(old.c.indicator, old.c.territory, old.c.period, old.c.value.label("old_value"),
+               new.c.value.label("new_value"), old.c.delivery_id.label("old_delivery"),
+               old.c.status.label("old_status"), new.c.status.label("new_status"))
+        .select_from(old.join(new, same_key)).where(candidates)).all()
+    frame = pd.DataFrame(rows, columns=["indicator", "territory", "period", "old_value",
+                                        "new_value", "old_delivery", "old_status",
+                                        "new_status"])
+    superseded_from = sorted({int(d) for d in frame["old_delivery"]})
+    conn.execute(
+        update(observations)
+        .where(observations.c.superseded_by.is_(None),
+               observations.c.delivery_id != delivery_id,
+               observations.c.indicator.in_(list(indicators)),
+               observations.c.period.in_(list(periods)),
+               exists().where(and_(new.c.delivery_id == delivery_id,
+                                   new.c.indicator == observations.c.indicator,
+                                   new.c.territory == observations.c.territory,
+                                   new.c.period == observations.c.period)))
+        .values(superseded_by=delivery_id))
+    old_v = frame["old_value"].astype(float)
+    new_v = frame["new_value"].astype(float)
+    differs = ~np.isclose(old_v, new_v, equal_nan=True) | (
+        frame["old_status"] != frame["new_status"])
+    changed = frame.loc[differs, ["indicator", "territory", "period", "old_value",
+                                  "new_value", "old_delivery"]].reset_index(drop=True)
+    return RevisionOutcome(len(frame), superseded_from, changed)
+
+
+def current(conn: Connection, *, indicators: Sequence[str] | None = None,
+            territories: Sequence[str] | None = None,
+            periods: Sequence[str] | None = None) -> pd.DataFrame:
+    """Current observations (latest delivery wins) as a DataFrame."""
+    query = select(observations.c.indicator, observations.c.territory, observations.c.period,
+                   observations.c.value, observations.c.numerator, observations.c.denominator,
+                   observations.c.status, observations.c.delivery_id
+                   ).where(observations.c.superseded_by.is_(None))
+    if indicators is not None:
+        query = query.where(observations.c.indicator.in_(list(indicators)))
+    if territories is not None:
+        query = query.where(observations.c.territory.in_(list(territories)))
+    if periods is not None:
+        query = query.where(observations.c.period.in_(list(periods)))
+    rows = conn.execute(query).all()
+    return pd.DataFrame(rows, columns=["indicator", "territory", "period", "value",
+                                       "numerator", "denominator", "status", "delivery_id"])
+
+
+def history(conn: Connection, indicator: str, territory: str) -> pd.DataFrame:
+    """Every row ever recorded for one series, superseded ones included (revision trail)."""
+    rows = conn.execute(
+        select(observations).where(observations.c.indicator == indicator,
+                                   observations.c.territory == territory)
+        .order_by(observations.c.period, observations.c.id)).all()
+    return pd.DataFrame([dict(r._mapping) for r in rows])

@@ -1,0 +1,109 @@
+"""Tables of the system of record (SQLAlchemy Core). Alembic migrations create them.
+
+The catalog files stay the source of truth for definitions; the store mirrors territories
+and indicators so that queries (web, portrait) can join on them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+territories = Table(
+    "territories", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("parent", String(40)),
+    Column("population", Integer),
+)
+
+indicators = Table(
+    "indicators", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("label", String(300), nullable=False),
+    Column("theme", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("unit", String(40), nullable=False),
+    Column("periodicity", String(16), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("polarity", String(16), nullable=False),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("convention_id", String(64)),
+    Column("filename", String(500), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("archive_path", String(1000), nullable=False),
+    Column("report_path", String(1000)),
+    Column("size_bytes", Integer, nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("observation_count", Integer, nullable=False, default=0),
+    Column("secret_count", Integer, nullable=False, default=0),
+    Column("revised_count", Integer, nullable=False, default=0),
+    Column("problem_count", Integer, nullable=False, default=0),
+    Column("periods", JSON, nullable=False, default=list),
+)
+
+delivery_problems = Table(
+    "delivery_problems", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("file", String(500), nullable=False),
+    Column("sheet", String(200)),
+    Column("line", Integer),
+    Column("column", String(300)),
+    Column("value", Text),
+    Column("expected", Text, nullable=False),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("indicator", String(64), nullable=False),
+    Column("territory", String(40), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("value", Float),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("status", String(12), nullable=False),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
+    Column("superseded_by", Integer),
+    UniqueConstraint("delivery_id", "indicator", "territory", "period",
+                     name="uq_observation_delivery"),
+    Index("ix_observation_series", "indicator", "territory", "period"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("type", String(40), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("type", "key", name="uq_event_type_key"),
+)
+
+stage_offsets = Table(
+    "stage_offsets", metadata,
+    Column("stage", String(40), primary_key=True),
+    Column("last_event_id", Integer, nullable=False),
+)
