@@ -42,6 +42,10 @@ class RunReport:
             name = type(event).__name__
             self.produced[name] = self.produced.get(name, 0) + 1
 
+    def add_counts(self, other: RunReport) -> None:
+        for name, count in other.produced.items():
+            self.produced[name] = self.produced.get(name, 0) + count
+
 
 class EmbeddedRunner:
     """Runs the stages of the pipeline in this process, in event order."""
