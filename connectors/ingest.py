@@ -111,7 +111,8 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
         deliveries.mark_accepted(
             conn, received.delivery_id, rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
-            revised_count=len(revision.changed), periods=periods)
+            revised_count=len(revision.changed), periods=periods,
+            indicators=indicators)
         recorded = ObservationsRecorded(
             occurred_at=now, delivery_id=received.delivery_id,
             content_hash=received.content_hash, convention_id=received.convention_id,

@@ -26,12 +26,14 @@ class DeliveryRow:
     secret_count: int
     problem_count: int
     periods: list[str]
+    indicators: list[str]
 
 
 def _row(r: Any) -> DeliveryRow:
     return DeliveryRow(r.id, r.content_hash, r.convention_id, r.filename, r.status,
                        r.received_at, r.archive_path, r.report_path, r.observation_count,
-                       r.secret_count, r.problem_count, list(r.periods or []))
+                       r.secret_count, r.problem_count, list(r.periods or []),
+                       list(r.indicators or []))
 
 
 def find_by_hash(conn: Connection, content_hash: str) -> DeliveryRow | None:
@@ -51,16 +53,17 @@ def record_received(conn: Connection, *, content_hash: str, convention_id: str |
         content_hash=content_hash, convention_id=convention_id, filename=filename,
         received_at=received_at, status="received", archive_path=archive_path,
         size_bytes=size_bytes, rows_read=0, observation_count=0, secret_count=0,
-        revised_count=0, problem_count=0, periods=[]))
+        revised_count=0, problem_count=0, periods=[], indicators=[]))
     return int(result.inserted_primary_key[0])
 
 
 def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
                   observation_count: int, secret_count: int, revised_count: int,
-                  periods: list[str]) -> None:
+                  periods: list[str], indicators: list[str]) -> None:
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
         status="accepted", rows_read=rows_read, observation_count=observation_count,
-        secret_count=secret_count, revised_count=revised_count, periods=periods))
+        secret_count=secret_count, revised_count=revised_count, periods=periods,
+        indicators=indicators))
 
 
 def mark_quarantined(conn: Connection, delivery_id: int, *, report_path: str,
@@ -98,3 +101,10 @@ def latest_period_by_convention(conn: Connection) -> dict[str, str]:
             if top > out.get(row.convention_id, ""):
                 out[row.convention_id] = top
     return out
+
+
+def accepted_since(conn: Connection, after_id: int) -> list[DeliveryRow]:
+    """Accepted deliveries with an id above ``after_id``, oldest first."""
+    query = (select(deliveries).where(deliveries.c.status == "accepted",
+                                      deliveries.c.id > after_id).order_by(deliveries.c.id))
+    return [_row(r) for r in conn.execute(query)]

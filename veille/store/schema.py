@@ -61,6 +61,7 @@ deliveries = Table(
     Column("revised_count", Integer, nullable=False, default=0),
     Column("problem_count", Integer, nullable=False, default=0),
     Column("periods", JSON, nullable=False, default=list),
+    Column("indicators", JSON, nullable=False, default=list),
 )
 
 delivery_problems = Table(

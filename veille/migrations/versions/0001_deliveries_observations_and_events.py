@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('revised_count', sa.Integer(), nullable=False),
     sa.Column('problem_count', sa.Integer(), nullable=False),
     sa.Column('periods', sa.JSON(), nullable=False),
+    sa.Column('indicators', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('content_hash')
     )
