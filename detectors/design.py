@@ -1,0 +1,175 @@
+"""The models shared by the screen and the confirmation, so that both test the same thing.
+
+Every test looks at the last period of the batch (the new one) inside a window of recent
+history (5 years for monthly and quarterly series, 10 years for annual ones) that never
+crosses a definition break. The null model is the baseline: one level per month or quarter (or
+one level for annual series) and a linear trend (a drift of a few per cent a year must not read as a shift). Each
+test adds one column to it:
+
+- spike (or dip): an indicator of the last period;
+- level_shift: an indicator of the last k periods (3 months, 2 quarters, 2 years);
+- trend_change: a broken trend starting h periods before the end (12 months, 6 quarters,
+  4 years);
+- gap_widening: the level-shift column, on a model of the series relative to its parent's
+  rate (the parent rate enters as an offset), tested one-sided towards a wider gap.
+
+Counts are Poisson with log link and log exposure offset (quasi: the dispersion is estimated
+from the series' own residuals, never assumed to be 1 below what the data say), rates with a
+known denominator are binomial with logit link, amounts and bare rates are Gaussian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from detectors.batch import SeriesBatch
+
+TEST_KINDS = ("spike", "level_shift", "trend_change", "gap_widening")
+POISSON, BINOMIAL, GAUSSIAN = 0, 1, 2
+FAMILY_NAMES = {POISSON: "poisson", BINOMIAL: "binomial", GAUSSIAN: "gaussian"}
+MIN_DF = 6
+WINDOW = {12: 61, 4: 21, 1: 10}
+LEVEL_K = {12: 3, 4: 2, 1: 2}
+TREND_H = {12: 12, 4: 6, 1: 4}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The window and the design columns common to every series of a batch."""
+
+    start: int
+    season_length: int
+    x0: np.ndarray  # (W, p): one level per season, trend in years
+    extras: dict[str, np.ndarray]  # test kind -> added column (W,)
+
+    @property
+    def width(self) -> int:
+        return int(self.x0.shape[0])
+
+    def effect(self, kind: str) -> np.ndarray:
+        """Window positions whose observed value the finding reports on."""
+        if kind == "trend_change" or kind == "spike":
+            out = np.zeros(self.width, dtype=bool)
+            out[-1] = True
+            return out
+        return self.extras[kind] != 0
+
+
+def make_layout(n_periods: int, season_length: int) -> Layout:
+    width = min(WINDOW[season_length], n_periods)
+    start = n_periods - width
+    t = np.arange(start, n_periods)
+    # One level per month/quarter and no intercept: a season with no observed point (all
+    # secret) is then a zero column, dropped, instead of a collinearity.
+    cols = [(t % season_length == s).astype(float) for s in range(season_length)]
+    cols.append((t - (n_periods - 1)) / season_length)
+    x0 = np.column_stack(cols)
+    k = min(LEVEL_K[season_length], width - 1)
+    h = min(TREND_H[season_length], width - 2)
+    level = np.zeros(width)
+    level[-k:] = 1.0
+    spike = np.zeros(width)
+    spike[-1] = 1.0
+    trend = np.maximum(0.0, (t - (n_periods - 1 - h))) / season_length
+    extras = {"spike": spike, "level_shift": level, "trend_change": trend, "gap_widening": level}
+    return Layout(start=start, season_length=season_length, x0=x0, extras=extras)
+
+
+@dataclass
+class Prepared:
+    """Per-series model inputs on the window (rows = series)."""
+
+    family: np.ndarray  # (n,) POISSON / BINOMIAL / GAUSSIAN
+    y: np.ndarray  # response in model units (count, numerator or value), 0 where masked
+    trials: np.ndarray  # binomial denominators (1 elsewhere)
+    offset: np.ndarray  # link-scale offset for the series' own model
+    mask: np.ndarray  # observed, inside the segment
+    gap_offset: np.ndarray  # offset with the parent's level added
+    gap_mask: np.ndarray
+    gap_sign: np.ndarray  # +1 if the series sits above its parent, -1 below
+    testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
+
+
+def prepare(batch: SeriesBatch, layout: Layout) -> Prepared:
+    n = batch.n_series
+    sl = slice(layout.start, batch.n_periods)
+    v = batch.values[:, sl]
+    expo = None if batch.exposure is None else batch.exposure[:, sl]
+    has_expo = np.zeros_like(v, dtype=bool) if expo is None else np.isfinite(expo) & (expo > 0)
+    family = np.full(n, GAUSSIAN, dtype=np.int64)
+    family[batch.kind == "count"] = POISSON
+    rate_den = (batch.kind == "rate") & has_expo.any(axis=1)
+    family[rate_den] = BINOMIAL
+    fam2 = family[:, None]
+
+    t_idx = np.arange(layout.start, batch.n_periods)
+    in_segment = t_idx[None, :] >= batch.breaks[:, None]
+    mask = np.isfinite(v) & in_segment
+    mask &= np.where(fam2 == GAUSSIAN, True, v >= 0)
+    need_expo = (fam2 == BINOMIAL) | ((fam2 == POISSON) & has_expo.any(axis=1)[:, None])
+    mask &= ~need_expo | has_expo
+    safe_expo = np.where(has_expo, expo if expo is not None else 1.0, 1.0)
+
+    trials = np.where(fam2 == BINOMIAL, np.round(safe_expo), 1.0)
+    y = np.where(fam2 == BINOMIAL, np.round(np.nan_to_num(v) * trials), np.nan_to_num(v))
+    mask &= np.where(fam2 == BINOMIAL, (y <= trials) & (trials >= 1), True)
+    y = np.where(mask, y, 0.0)
+    offset = np.where((fam2 == POISSON) & has_expo, np.log(safe_expo), 0.0)
+
+    # Parent level on the link scale, for the gap model.
+    level = np.full(v.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(has_expo, v / safe_expo, v)
+        pois = np.log(np.where(fam2 == POISSON, rate, np.nan))
+        p = np.where(fam2 == BINOMIAL, np.clip(v, 0, 1), np.nan)
+        binl = np.log(p / (1 - p))
+    level = np.where(fam2 == POISSON, pois, np.where(fam2 == BINOMIAL, binl, v))
+    par = batch.parent
+    has_par = par >= 0
+    pidx = np.where(has_par, par, 0)
+    plevel = level[pidx]
+    same_fam = has_par & (family[pidx] == family)
+    gap_mask = mask & mask[pidx] & np.isfinite(plevel) & same_fam[:, None]
+    gap_offset = offset + np.where(gap_mask, plevel, 0.0)
+    own = np.where(gap_mask, level, np.nan)
+    before = gap_mask & (layout.extras["level_shift"] == 0)[None, :]
+    with np.errstate(invalid="ignore"):
+        diff = np.where(before, own - plevel, 0.0).sum(axis=1)
+    gap_sign = np.where(np.nan_to_num(diff) >= 0, 1, -1)
+
+    testable = _testable(layout, family, y, mask, gap_mask, before)
+    return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable)
+
+
+def active_columns(layout: Layout, mask: np.ndarray) -> np.ndarray:
+    """(n, p) whether each null-model column has any observed point."""
+    return (mask.astype(float) @ (layout.x0 != 0).astype(float)) > 0
+
+
+def _testable(
+    layout: Layout,
+    family: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    gap_mask: np.ndarray,
+    gap_before: np.ndarray,
+) -> np.ndarray:
+    n_obs = mask.sum(axis=1)
+    p_eff = active_columns(layout, mask).sum(axis=1)
+    base_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_DF)
+    counts = family != GAUSSIAN
+    mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
+    base_ok &= ~counts | (mean_y >= 1.0)
+    trend_pts = (mask & (layout.extras["trend_change"] > 0)[None, :]).sum(axis=1)
+    out = np.zeros((mask.shape[0], len(TEST_KINDS)), dtype=bool)
+    out[:, 0] = base_ok
+    out[:, 1] = base_ok
+    out[:, 2] = base_ok & (trend_pts >= 3)
+    g_obs = gap_mask.sum(axis=1)
+    g_p = active_columns(layout, gap_mask).sum(axis=1)
+    out[:, 3] = (
+        base_ok & gap_mask[:, -1] & (g_obs >= g_p + 1 + MIN_DF) & (gap_before.sum(axis=1) > 0)
+    )
+    return out
