@@ -15,10 +15,12 @@ from sqlalchemy import Engine
 
 from connectors.ingest import ingest
 from connectors.receive import Received, receive
+from detectors.stage import detect
 from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.config import Workspace
-from veille.events import DeliveryReceived, Event
+from veille.events import DeliveryReceived, Event, ObservationsRecorded
+from veille.store.columnar import ColumnarHistory
 from veille.store.outbox import advance, pending
 
 Handler = Callable[[Event], list[Event]]
@@ -56,14 +58,23 @@ class EmbeddedRunner:
         self.catalog = catalog
         self.engine = engine
         self.clock = clock
+        self.history = ColumnarHistory(workspace.history)
         self.stages: list[Stage] = [
             Stage("ingest", ("DeliveryReceived",), self._ingest),
+            Stage("detect", ("ObservationsRecorded",), self._detect),
         ]
 
     def _ingest(self, event: Event) -> list[Event]:
         assert isinstance(event, DeliveryReceived)
         return ingest(event, workspace=self.workspace, catalog=self.catalog,
                       engine=self.engine, clock=self.clock).events
+
+    def _detect(self, event: Event) -> list[Event]:
+        assert isinstance(event, ObservationsRecorded)
+        events, _ = detect(event, catalog=self.catalog, engine=self.engine,
+                           history=self.history, clock=self.clock,
+                           q=self.workspace.settings.fdr_q)
+        return events
 
     def add_stage(self, stage: Stage) -> None:
         self.stages.append(stage)

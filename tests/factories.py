@@ -18,13 +18,15 @@ Q-DEUX-OUEST;quartier;Ouest;99002;900
 """
 
 GLOSSARY = {"indicators": [
-    {"code": "caf_rsa", "label": "Foyers allocataires du RSA", "definition": "Foyers percevant le RSA.",
+    {"code": "caf_rsa", "label": "Foyers allocataires du RSA",
+     "definition": "Foyers percevant le RSA.",
      "theme": "precarite", "unit": "foyers", "kind": "count", "polarity": "up_is_bad",
      "periodicity": "monthly", "provider": "caf", "people": "foyers"},
     {"code": "caf_alloc", "label": "Foyers allocataires", "definition": "Foyers allocataires CAF.",
      "theme": "precarite", "unit": "foyers", "kind": "count", "polarity": "neutral",
      "periodicity": "monthly", "provider": "caf", "people": "foyers"},
-    {"code": "part_rsa", "label": "Part des allocataires au RSA", "definition": "RSA / allocataires.",
+    {"code": "part_rsa", "label": "Part des allocataires au RSA",
+     "definition": "RSA / allocataires.",
      "theme": "precarite", "unit": "%", "kind": "rate", "numerator": "caf_rsa",
      "denominator": "caf_alloc", "polarity": "up_is_bad", "periodicity": "monthly",
      "provider": "caf"},

@@ -210,10 +210,21 @@ def load_catalog(root: Path) -> Catalog:
             _entries(Cell, _read_yaml(cells, "cells", problems), cells.name, "id", problems),
             "id", cells.name, problems)
 
-    problems.extend(_cross_check(catalog))
+    # entries already reported as invalid are not reported again as unknown references
+    invalid = {(p.file, p.entry) for p in problems}
+    problems.extend(p for p in _cross_check(catalog) if not _is_echo(p, invalid))
     if problems:
         raise CatalogError(problems)
     return catalog
+
+
+def _is_echo(problem: CatalogProblem, invalid: set[tuple[str, str]]) -> bool:
+    for file, word in (("glossary.yaml", "indicator"), ("territories.csv", "territory"),
+                       ("providers.yaml", "provider")):
+        for bad_file, entry in invalid:
+            if bad_file == file and f"{word} '{entry}'" in problem.message:
+                return True
+    return False
 
 
 def _cross_check(catalog: Catalog) -> list[CatalogProblem]:

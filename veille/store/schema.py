@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -107,4 +108,50 @@ stage_offsets = Table(
     "stage_offsets", metadata,
     Column("stage", String(40), primary_key=True),
     Column("last_event_id", Integer, nullable=False),
+)
+
+
+shifts = Table(
+    "shifts", metadata,
+    Column("shift_id", String(32), primary_key=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
+    Column("indicator", String(64), nullable=False),
+    Column("territory", String(40), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("last_period", String(7), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("direction", Integer, nullable=False),
+    Column("good_news", Boolean),
+    Column("observed", Float, nullable=False),
+    Column("expected", Float, nullable=False),
+    Column("interval_low", Float, nullable=False),
+    Column("interval_high", Float, nullable=False),
+    Column("abs_change", Float, nullable=False),
+    Column("rel_change", Float),
+    Column("people", Float),
+    Column("p_value", Float, nullable=False),
+    Column("q_value", Float, nullable=False),
+    Column("method", String(200), nullable=False),
+    Column("baseline", String(300), nullable=False),
+    Column("explained_by", String(32)),
+    Column("status", String(12), nullable=False),
+    Column("review_status", String(12), nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+    Column("retracted_at", DateTime(timezone=True)),
+    Column("retraction_reason", Text),
+    Column("chart", JSON, nullable=False),
+    Index("ix_shift_series", "indicator", "territory", "period"),
+)
+
+detection_runs = Table(
+    "detection_runs", metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("n_series", Integer, nullable=False),
+    Column("n_tests", Integer, nullable=False),
+    Column("n_candidates", Integer, nullable=False),
+    Column("n_shifts", Integer, nullable=False),
+    Column("q", Float, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
 )

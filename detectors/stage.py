@@ -1,0 +1,301 @@
+"""The detect stage: ObservationsRecorded -> ShiftDetected / ShiftRetracted.
+
+The wave's history is read from the columnar copy (brought up to date from the store
+first), every series the delivery touched is tested at the delivery's latest period in
+one FDR family, and the outcome is written to the store with its events in one
+transaction. Running it twice for the same delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import Engine
+
+from detectors.batch import SeriesBatch
+from detectors.wave import Finding, WaveResult, detect_wave
+from veille.catalog import Catalog
+from veille.clock import Clock
+from veille.events import Event, ObservationsRecorded, ShiftDetected, ShiftRetracted
+from veille.model import Indicator, IndicatorKind
+from veille.periods import Periodicity, from_ordinal, ordinal
+from veille.store import shifts as shift_store
+from veille.store.columnar import ColumnarHistory
+from veille.store.outbox import record_event
+
+WINDOW = {Periodicity.MONTHLY: 120, Periodicity.QUARTERLY: 40, Periodicity.ANNUAL: 12}
+"""How many periods of history a wave is compared with (ten years)."""
+
+CONTINUATION = {Periodicity.MONTHLY: 3, Periodicity.QUARTERLY: 2, Periodicity.ANNUAL: 1}
+"""A same-direction finding this close after an active shift is the same news, not new news."""
+
+CHART_POINTS = 36
+
+
+@dataclass(frozen=True)
+class WaveInput:
+    batch: SeriesBatch
+    periodicity: Periodicity
+    period: str
+
+
+def shift_id(indicator: str, territory: str, period: str, kind: str) -> str:
+    return hashlib.sha1(
+        f"{indicator}|{territory}|{period}|{kind}".encode(), usedforsecurity=False
+    ).hexdigest()[:16]
+
+
+def build_batch(
+    catalog: Catalog, history: ColumnarHistory, indicators: list[str], period: str
+) -> WaveInput | None:
+    """Every series of ``indicators`` with a value at ``period``, on a common window
+    ending at ``period`` (values after it are ignored: a late revision is judged as of
+    its own period)."""
+    blocks = []
+    end = ordinal(period)
+    periodicity: Periodicity | None = None
+    for code in indicators:
+        indicator = catalog.indicators.get(code)
+        matrix = history.load(code, mmap=True)
+        if indicator is None or matrix is None:
+            continue
+        periodicity = matrix.periodicity
+        width = WINDOW[periodicity]
+        col_end = end - matrix.first_ordinal
+        if col_end < 0 or col_end >= matrix.value.shape[1]:
+            continue
+        col_start = col_end - width + 1
+        rows = np.flatnonzero(~np.isnan(matrix.value[:, col_end]))
+        if rows.size == 0:
+            continue
+        values = _window(matrix.value, rows, col_start, col_end)
+        denominator = _window(matrix.denominator, rows, col_start, col_end)
+        codes = [matrix.territories[i] for i in rows]
+        blocks.append((indicator, codes, values, denominator))
+    if not blocks or periodicity is None:
+        return None
+    width = WINDOW[periodicity]
+    periods = [from_ordinal(end - width + 1 + i, periodicity) for i in range(width)]
+    return WaveInput(_assemble(catalog, blocks, periods, periodicity), periodicity, period)
+
+
+def _window(array: np.ndarray, rows: np.ndarray, start: int, end: int) -> np.ndarray:
+    out = np.full((rows.size, end - start + 1), np.nan)
+    lo = max(start, 0)
+    out[:, lo - start :] = array[rows, lo : end + 1]
+    return out
+
+
+def _assemble(
+    catalog: Catalog, blocks: list, periods: list[str], periodicity: Periodicity
+) -> SeriesBatch:
+    keys: list[tuple[str, str]] = []
+    values, exposure, kinds, polarity, breaks = [], [], [], [], []
+    for indicator, codes, vals, den in blocks:
+        ind: Indicator = indicator
+        pops = np.array(
+            [
+                float(catalog.territories[c].population or np.nan)
+                if c in catalog.territories
+                else np.nan
+                for c in codes
+            ]
+        )
+        if ind.kind is IndicatorKind.RATE:
+            exp = den
+        elif ind.kind is IndicatorKind.COUNT:
+            exp = np.where(np.isnan(den), pops[:, None], den)
+        else:
+            exp = np.full_like(vals, np.nan)
+        keys += [(ind.code, c) for c in codes]
+        values.append(vals)
+        exposure.append(exp)
+        kinds += [ind.kind.value] * len(codes)
+        polarity += [ind.polarity.sign] * len(codes)
+        brk = _break_index(ind, periods)
+        breaks += [brk] * len(codes)
+    index = {k: i for i, k in enumerate(keys)}
+    parent = [
+        index.get((ind, catalog.territories[t].parent or ""), -1)
+        if t in catalog.territories
+        else -1
+        for ind, t in keys
+    ]
+    return SeriesBatch(
+        keys=keys,
+        periods=periods,
+        season_length=periodicity.per_year,
+        values=np.vstack(values),
+        exposure=np.vstack(exposure),
+        kind=np.array(kinds, dtype=object),
+        polarity=np.array(polarity),
+        breaks=np.array(breaks),
+        parent=np.array(parent),
+    )
+
+
+def _break_index(indicator: Indicator, periods: list[str]) -> int:
+    """The latest known definition break inside the window, as a column index."""
+    inside = [periods.index(b.period) for b in indicator.breaks if b.period in periods]
+    return max(inside) if inside else -1
+
+
+def _chart(batch: SeriesBatch, row: int) -> dict:
+    periods = batch.periods[-CHART_POINTS:]
+    values = batch.values[row, -CHART_POINTS:]
+    return {"periods": periods, "values": [None if np.isnan(v) else float(v) for v in values]}
+
+
+def _strongest_per_series(findings: list[Finding]) -> list[tuple[int, Finding]]:
+    """One piece of news per series and wave: the finding with the smallest q (then p)."""
+    best: dict[int, tuple[int, Finding]] = {}
+    for idx, f in enumerate(findings):
+        current = best.get(f.series)
+        if current is None or (f.q_value, f.p_value) < (current[1].q_value, current[1].p_value):
+            best[f.series] = (idx, f)
+    return sorted(best.values(), key=lambda pair: pair[0])
+
+
+def detect(
+    recorded: ObservationsRecorded,
+    *,
+    catalog: Catalog,
+    engine: Engine,
+    history: ColumnarHistory,
+    clock: Clock,
+    q: float = 0.05,
+) -> tuple[list[Event], WaveResult | None]:
+    """Test the delivery's wave and record shifts; idempotent per delivery."""
+    history.sync(engine, recorded.indicators)
+    period = max(recorded.periods)
+    wave = build_batch(catalog, history, recorded.indicators, period)
+    started = time.perf_counter()
+    result = detect_wave(wave.batch, q=q) if wave is not None else None
+    now = clock.now()
+    events: list[Event] = []
+    with engine.begin() as conn:
+        first_run = shift_store.record_run(
+            conn,
+            delivery_id=recorded.delivery_id,
+            period=period,
+            n_series=wave.batch.n_series if wave else 0,
+            n_tests=result.n_tests if result else 0,
+            n_candidates=result.n_candidates if result else 0,
+            n_shifts=len(result.findings) if result else 0,
+            q=q,
+            seconds=time.perf_counter() - started,
+            ran_at=now,
+        )
+        if not first_run or wave is None or result is None:
+            return [], result
+        events = _record(conn, recorded, wave, result, now)
+    return events, result
+
+
+def _record(
+    conn, recorded: ObservationsRecorded, wave: WaveInput, result: WaveResult, now: dt.datetime
+) -> list[Event]:
+    batch = wave.batch
+    kept = _strongest_per_series(result.findings)
+    ids = {idx: shift_id(f.key[0], f.key[1], f.period, f.change) for idx, f in kept}
+    active = shift_store.active_on(conn, batch.keys)
+    events: list[Event] = []
+    found_here: set[str] = set()
+    near = CONTINUATION[wave.periodicity]
+    for idx, f in kept:
+        evidence = _evidence(f)
+        earlier = [
+            s
+            for s in active
+            if (s["indicator"], s["territory"]) == f.key
+            and s["direction"] == f.direction
+            and s["period"] < f.period
+            and ordinal(f.period) - ordinal(s["last_period"]) <= near
+        ]
+        if earlier:
+            shift_store.extend(conn, earlier[0]["shift_id"], f.period, {})
+            found_here.add(earlier[0]["shift_id"])
+            continue
+        sid = ids[idx]
+        found_here.add(sid)
+        parent = f.explained_by
+        explained = ids.get(parent) if parent is not None else None
+        existing = shift_store.get(conn, sid)
+        if existing is not None and existing["status"] == "active":
+            shift_store.extend(conn, sid, f.period, evidence)
+            continue
+        row = dict(
+            shift_id=sid,
+            delivery_id=recorded.delivery_id,
+            indicator=f.key[0],
+            territory=f.key[1],
+            period=f.period,
+            last_period=f.period,
+            kind=f.change,
+            direction=f.direction,
+            good_news=f.good_news,
+            explained_by=explained,
+            status="active",
+            review_status="pending",
+            detected_at=now,
+            chart=_chart(batch, f.series),
+            **evidence,
+        )
+        if existing is not None:
+            shift_store.extend(
+                conn, sid, f.period, dict(row, retracted_at=None, retraction_reason=None)
+            )
+        else:
+            shift_store.insert_shift(conn, row)
+        event = ShiftDetected(
+            occurred_at=now,
+            shift_id=sid,
+            delivery_id=recorded.delivery_id,
+            indicator=f.key[0],
+            territory=f.key[1],
+            period=f.period,
+            kind=f.change,
+            direction=f.direction,
+            good_news=f.good_news,
+            explained_by=explained,
+            **evidence,
+        )
+        record_event(conn, event)
+        events.append(event)
+    for s in active:
+        if s["period"] == wave.period and s["shift_id"] not in found_here:
+            reason = (
+                f"no longer significant after delivery {recorded.delivery_id} re-sent {wave.period}"
+            )
+            shift_store.retract(conn, s["shift_id"], now, reason)
+            retracted = ShiftRetracted(
+                occurred_at=now,
+                shift_id=s["shift_id"],
+                indicator=s["indicator"],
+                territory=s["territory"],
+                period=s["period"],
+                reason=reason,
+            )
+            record_event(conn, retracted)
+            events.append(retracted)
+    return events
+
+
+def _evidence(f: Finding) -> dict:
+    return dict(
+        observed=f.observed,
+        expected=f.expected,
+        interval_low=f.interval_low,
+        interval_high=f.interval_high,
+        abs_change=f.abs_change,
+        rel_change=f.rel_change,
+        people=f.people,
+        p_value=f.p_value,
+        q_value=f.q_value,
+        method=f.method,
+        baseline=f.baseline,
+    )
