@@ -1,0 +1,95 @@
+"""The quarantine report sent back to a provider: what is wrong, where, and what was expected.
+
+Two files sit next to the quarantined delivery: ``<file>.rapport.txt`` for a person to read
+(French and English headings, problems grouped by kind) and ``<file>.errors.csv`` with one
+row per problem, for a provider who wants to sort and filter them in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+from connectors.mapping import Parsed
+
+LISTED_IN_TEXT = 500
+
+KIND_LABELS = {
+    "format": ("Format de fichier", "File format"),
+    "unreadable": ("Fichier illisible", "Unreadable file"),
+    "encoding": ("Encodage des caractères", "Character encoding"),
+    "missing_sheet": ("Onglet absent", "Missing sheet"),
+    "empty": ("Fichier sans données", "No data rows"),
+    "missing_column": ("Colonne absente ou renommée", "Missing or renamed column"),
+    "unknown_territory": ("Code territoire inconnu", "Unknown territory code"),
+    "territory_level": ("Territoire hors du niveau convenu", "Territory outside the agreed level"),
+    "unknown_indicator": ("Indicateur inconnu", "Unknown indicator"),
+    "period": ("Période hors convention", "Period outside the convention"),
+    "not_a_number": ("Valeur non numérique", "Non-numeric value"),
+    "out_of_range": ("Valeur hors bornes", "Value out of range"),
+    "not_integer": ("Effectif non entier", "Count not a whole number"),
+    "numerator_above_denominator": ("Numérateur supérieur au dénominateur",
+                                    "Numerator above denominator"),
+    "duplicate": ("Ligne en double", "Duplicate row"),
+    "internal": ("Erreur interne", "Internal error"),
+}
+
+
+def report_paths(path: Path) -> tuple[Path, Path]:
+    """Where the text report and the CSV of errors go for a quarantined file."""
+    return path.with_name(path.name + ".rapport.txt"), path.with_name(path.name + ".errors.csv")
+
+
+def write_report(parsed: Parsed, path: Path) -> Path:
+    """Write both report files next to ``path`` (the quarantined file); return the text one."""
+    text_path, csv_path = report_paths(Path(path))
+    with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow(["fichier/file", "onglet/sheet", "ligne/line", "colonne/column",
+                         "valeur/value", "attendu/expected", "type/kind"])
+        for p in parsed.problems:
+            writer.writerow([p.file, p.sheet or "", "" if p.line is None else p.line,
+                             p.column or "", "" if p.value is None else p.value, p.expected,
+                             p.kind])
+    text_path.write_text(_text(parsed, Path(path).name, csv_path.name), encoding="utf-8")
+    return text_path
+
+
+def _text(parsed: Parsed, name: str, csv_name: str) -> str:
+    problems = parsed.problems
+    lines = [
+        "Rapport de contrôle de livraison / Delivery validation report",
+        "=" * 62,
+        f"Fichier / File : {name}",
+        f"Convention : {parsed.convention_id}",
+        f"Lignes lues / Rows read : {parsed.rows_read}",
+        f"Problèmes / Problems : {len(problems)}",
+        "",
+    ]
+    if not problems:
+        lines.append("Aucun problème / No problems: the delivery was accepted.")
+        return "\n".join(lines) + "\n"
+    lines += [
+        "La livraison est mise en quarantaine : aucune ligne n'a été enregistrée. Corrigez les "
+        "points ci-dessous et renvoyez le fichier complet.",
+        "The delivery is quarantined: no row was recorded. Fix the points below and send the "
+        "whole file again.",
+        "",
+        "Résumé / Summary",
+        "-" * 16,
+    ]
+    counts = Counter(p.kind for p in problems)
+    for kind, count in counts.most_common():
+        fr, en = KIND_LABELS.get(kind, (kind, kind))
+        lines.append(f"  {count:>7}  {fr} / {en}")
+    lines += ["", "Détail / Details", "-" * 16]
+    for kind in counts:
+        fr, en = KIND_LABELS.get(kind, (kind, kind))
+        lines += ["", f"{fr} / {en}"]
+        lines += [f"  - {p}" for p in problems if p.kind == kind][:LISTED_IN_TEXT]
+        if counts[kind] > LISTED_IN_TEXT:
+            lines.append(f"  ... {counts[kind] - LISTED_IN_TEXT} de plus / more: voir / see "
+                         f"{csv_name}")
+    lines += ["", f"Liste complète / Full list: {csv_name}"]
+    return "\n".join(lines) + "\n"
