@@ -20,8 +20,11 @@ from scipy import stats
 
 from detectors.design import BINOMIAL, GAUSSIAN, POISSON, TEST_KINDS, Layout
 
-SEASON_WORDS = {12: "saisonnalité mensuelle + tendance", 4: "saisonnalité trimestrielle + tendance",
-                1: "tendance linéaire"}
+SEASON_WORDS = {
+    12: "saisonnalité mensuelle + tendance",
+    4: "saisonnalité trimestrielle + tendance",
+    1: "tendance linéaire",
+}
 TEST_WORDS = {
     "spike": "indicatrice de la dernière période",
     "level_shift": "saut de niveau sur les dernières périodes",
@@ -85,8 +88,9 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         if task.family == POISSON:
             family = sm.families.Poisson()
             endog = y
-            fam_word = "GLM quasi-Poisson (log" + (", offset log population)" if task.has_exposure
-                                                  else ")")
+            fam_word = "GLM quasi-Poisson (log" + (
+                ", offset log population)" if task.has_exposure else ")"
+            )
         else:
             family = sm.families.Binomial()
             endog = np.column_stack([y, n_tr - y])
@@ -103,8 +107,10 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         pvalue = float(stats.t.sf(task.gap_sign * stat, df1))
     else:
         pvalue = float(2 * stats.t.sf(abs(stat), df1))
-    method = (f"{fam_word} ; référence : {SEASON_WORDS[layout.season_length]} ; "
-              f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {df1} ddl)")
+    method = (
+        f"{fam_word} ; référence : {SEASON_WORDS[layout.season_length]} ; "
+        f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {df1} ddl)"
+    )
     eff = layout.effect(task.kind)[m]
     eta = x1 @ np.asarray(res1.params) + off
     eta_cf = (eta - gamma * col)[eff]
@@ -153,8 +159,21 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
 
 def _not_identifiable(task: ConfirmTask) -> Confirmed:
     nan = float("nan")
-    return Confirmed(task.series, task.kind, 1.0, 0.0, 0, nan, nan, nan, nan, nan, None, None,
-                     "non identifiable sur les points observés")
+    return Confirmed(
+        task.series,
+        task.kind,
+        1.0,
+        0.0,
+        0,
+        nan,
+        nan,
+        nan,
+        nan,
+        nan,
+        None,
+        None,
+        "non identifiable sur les points observés",
+    )
 
 
 def confirm_many(tasks: list[ConfirmTask], layout: Layout) -> list[Confirmed]:

@@ -2,9 +2,9 @@
 
 Every test looks at the last period of the batch (the new one) inside a window of recent
 history (5 years for monthly and quarterly series, 10 years for annual ones) that never
-crosses a definition break. The null model is the baseline: one level per month or quarter (or
-one level for annual series) and a linear trend (a drift of a few per cent a year must not read as a shift). Each
-test adds one column to it:
+crosses a definition break. The null model is the baseline: one level per month or quarter
+(one level for annual series) and a linear trend (a drift of a few per cent a year must not
+read as a shift). Each test adds one column to it:
 
 - spike (or dip): an indicator of the last period;
 - level_shift: an indicator of the last k periods (3 months, 2 quarters, 2 years);

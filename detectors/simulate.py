@@ -1,10 +1,10 @@
 """Seeded demo-like waves with known truth, for tests and benchmarks.
 
 Counts are Poisson, or negative binomial (gamma-Poisson, variance mu + alpha mu^2), around a
-rate x a population of 300 to 5,000 with a yearly seasonal pattern, a slow drift of rate and
-population, and secret cells (counts below the secrecy threshold become NaN, never 0).
-Changes are injected on the mean, sized in noise SDs of one observation
-(sqrt(mu + alpha mu^2)) at the affected periods.
+monthly rate (x 3 per quarter, x 12 per year) x a population of 300 to 5,000, with a yearly
+seasonal pattern, a slow drift of rate and population, and secret cells (counts below the
+secrecy threshold become NaN, never 0). Changes are injected on the mean, sized in noise SDs
+of one observation (sqrt(mu + alpha mu^2)) at the affected periods.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def simulate_wave(
     growth = rng.normal(0.0, 0.01, n)
     expo = pop[:, None] * np.exp(growth[:, None] * t / s)
     rate = np.exp(rng.uniform(np.log(rate_range[0]), np.log(rate_range[1]), n))
+    rate *= 12 / s  # rate_range is monthly: a quarter or a year counts 3 or 12 months
     slope = rng.normal(0.0, 0.03, n)
     amp = rng.uniform(0.0, 0.2, n) if s > 1 else np.zeros(n)
     phase = rng.uniform(0, 2 * np.pi, n)
@@ -87,7 +88,7 @@ def simulate_wave(
     direction = np.zeros(n, dtype=np.int64)
     sizes = np.zeros(n)
     eligible = np.flatnonzero(~is_parent)
-    n_change = int(round(change_share * eligible.size))
+    n_change = round(change_share * eligible.size)
     changed = rng.choice(eligible, n_change, replace=False) if n_change else eligible[:0]
     if isinstance(size_sd, tuple):
         sizes[changed] = rng.uniform(size_sd[0], size_sd[1], n_change)
@@ -122,7 +123,7 @@ def simulate_wave(
     affected[parent[changed][parent[changed] >= 0]] = True
 
     break_at = np.full(n, -1, dtype=np.int64)
-    n_break = int(round(break_share * n))
+    n_break = round(break_share * n)
     if n_break:
         rows = rng.choice(n, n_break, replace=False)
         break_at[rows] = rng.integers(t_len - 40, t_len - 10, n_break)
