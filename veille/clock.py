@@ -33,3 +33,6 @@ class FixedClock:
 
     def advance(self, delta: dt.timedelta) -> None:
         self._at += delta
+
+    def set(self, at: dt.datetime) -> None:
+        self._at = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)

@@ -1,0 +1,145 @@
+"""`veille demo`: create the fictional territory and run the whole pipeline on it.
+
+Deliveries are replayed in their order of arrival, each with the clock set to the day it
+arrived, so that validation, freshness and detection see what they would have seen live.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from connectors.freshness import emit_overdue, freshness
+from detectors.evaluation import Score, changes_from_truth, score
+from streams.embedded import EmbeddedRunner
+from veille.clock import FixedClock
+from veille.demo import generate
+from veille.runtime import open_runtime
+from veille.store import deliveries, shifts
+from veille.store.outbox import count_events
+
+
+def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress) -> dict:
+    """Generate, ingest and detect; print a summary; return the figures (for tests)."""
+    started = time.perf_counter()
+    if (workspace / "veille.db").exists():
+        console.print(f"[yellow]{workspace} already holds a demo: starting it afresh.[/yellow]")
+        for stale in ("veille.db", "veille.db-wal", "veille.db-shm"):
+            (workspace / stale).unlink(missing_ok=True)
+        _clear(workspace / "history")
+    manifest = generate(workspace, seed=seed)
+    clock = FixedClock(manifest.reference_time)
+    runtime = open_runtime(workspace, clock=clock)
+    runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, clock)
+    with progress:
+        task = progress.add_task("Livraisons / deliveries", total=len(manifest.deliveries))
+        for delivery in manifest.deliveries:
+            clock.set(dt.datetime.combine(delivery.delivered_on, dt.time(9), tzinfo=dt.UTC))
+            runner.submit(delivery.file, delivery.convention)
+            runner.run_pending()
+            progress.advance(task)
+    clock.set(manifest.reference_time)
+    overdue = emit_overdue(runtime.catalog, runtime.engine, clock)
+    late = [f for f in freshness(runtime.catalog, runtime.engine, clock) if f.overdue]
+    with runtime.engine.connect() as conn:
+        rows = deliveries.list_deliveries(conn)
+    accepted = [r for r in rows if r.status == "accepted"]
+    quarantined = [r for r in rows if r.status == "quarantined"]
+    events = count_events(runtime.engine)
+    figures = {
+        "deliveries": len(rows), "accepted": len(accepted), "quarantined": len(quarantined),
+        "observations": sum(r.observation_count for r in accepted),
+        "secret": sum(r.secret_count for r in accepted),
+        "series": _series_count(runtime),
+        "territories": len(runtime.catalog.territories),
+        "indicators": len(runtime.catalog.indicators),
+        "overdue": [f.convention_id for f in late], "overdue_events": len(overdue),
+        "revisions": events.get("DeliveryRevised", 0),
+        "shifts": events.get("ShiftDetected", 0),
+        "retractions": events.get("ShiftRetracted", 0),
+    }
+    result = _score(runtime, manifest.ground_truth)
+    figures.update(precision=result.precision, recall=result.recall(),
+                   recall_by_kind=result.by_kind(), false_shifts=len(result.false_shifts),
+                   seconds=time.perf_counter() - started)
+    _print_summary(console, workspace, figures, quarantined)
+    _print_score(console, result)
+    return figures
+
+
+def _score(runtime, truth_path: Path) -> Score:  # type: ignore[no-untyped-def]
+    truth = yaml.safe_load(truth_path.read_text(encoding="utf-8"))
+    children: dict[str, list[str]] = {}
+    for territory in runtime.catalog.territories.values():
+        if territory.parent:
+            children.setdefault(territory.parent, []).append(territory.code)
+    with runtime.engine.connect() as conn:
+        found = shifts.list_shifts(conn)
+    return score(found, changes_from_truth(truth, children))
+
+
+def _print_score(console: Console, result: Score) -> None:
+    table = Table("type / kind", "trouvées / found", "recall",
+                  title="Détection contre la vérité terrain / detection vs ground truth "
+                        "(changements de 3 écarts-types ou plus / changes >= 3 SD)")
+    for kind, (found, total) in sorted(result.by_kind().items()):
+        table.add_row(kind, f"{found}/{total}", f"{found / total:.2f}")
+    table.add_row("toutes / all", "", f"{result.recall():.2f}")
+    console.print(table)
+    small = result.recall(include_small=True)
+    console.print(f"Précision / precision: {result.precision:.2f} "
+                  f"({result.true_shifts} vraies, {len(result.false_shifts)} fausses alertes); "
+                  f"recall including small changes: {small:.2f}")
+    for s in result.false_shifts[:10]:
+        console.print(f"  fausse alerte / false alarm: {s['indicator']} {s['territory']} "
+                      f"{s['period']} {s['kind']} q={s['q_value']:.3g}")
+
+
+def _clear(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _series_count(runtime) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import distinct, func, select, tuple_
+
+    from veille.store.schema import observations
+
+    with runtime.engine.connect() as conn:
+        query = select(func.count(distinct(tuple_(observations.c.indicator,
+                                                  observations.c.territory))))
+        if conn.dialect.name == "sqlite":
+            sub = select(observations.c.indicator, observations.c.territory).distinct()
+            query = select(func.count()).select_from(sub.subquery())
+        return int(conn.execute(query).scalar() or 0)
+
+
+def _print_summary(console: Console, workspace: Path, f: dict, quarantined: list) -> None:
+    table = Table(title="Démonstration veille – territoire fictif / fictional territory",
+                  show_header=False)
+    table.add_row("Livraisons acceptées / accepted deliveries", str(f["accepted"]))
+    table.add_row("Livraisons en quarantaine / quarantined", str(f["quarantined"]))
+    table.add_row("Observations enregistrées / recorded", f"{f['observations']:,}")
+    table.add_row("dont secret statistique / of which secret", f"{f['secret']:,}")
+    table.add_row("Séries / series", f"{f['series']:,}")
+    table.add_row("Territoires / territories", str(f["territories"]))
+    table.add_row("Indicateurs / indicators", str(f["indicators"]))
+    table.add_row("Révisions / revisions", str(f["revisions"]))
+    table.add_row("Livraisons en retard / overdue", ", ".join(f["overdue"]) or "aucune")
+    table.add_row("Évolutions détectées / shifts detected", str(f["shifts"]))
+    table.add_row("Évolutions retirées / shifts retracted", str(f["retractions"]))
+    table.add_row("Durée / duration", f"{f['seconds']:.1f} s")
+    console.print(table)
+    for row in quarantined:
+        console.print(f"[yellow]Quarantaine[/yellow] {row.filename}: {row.report_path}")
+    console.print(f"Espace de travail / workspace: {workspace.resolve()}\n"
+                  f"  base: {workspace.resolve() / 'veille.db'}\n"
+                  f"  archives: {workspace.resolve() / 'archive'}\n"
+                  f"  vérité terrain / ground truth: {workspace.resolve() / 'ground_truth.yaml'}")
