@@ -127,12 +127,11 @@ def parse_numbers(text: pd.Series, spec: FileSpec) -> Numbers:
     secret = empty.copy() if "" in markers else np.zeros(len(out), dtype=bool)
     if unknown.any():
         idx = np.flatnonzero(unknown)
-        norm = pd.Series(np.asarray(arr.take(pa.array(idx)).to_pylist(), dtype=object)
-                         ).str.lower().str.replace(r"\s+", "", regex=True)
-        hit = norm.isin(markers).to_numpy(bool, copy=True)
+        norm = pc.replace_substring_regex(pc.utf8_lower(arr.take(pa.array(idx))), r"\s+", "")
+        hit = pc.is_in(norm, value_set=pa.array(sorted(markers), type=norm.type))
         if any(re.match(_LESS_THAN, m) for m in markers):
-            hit = hit | norm.str.match(_LESS_THAN).to_numpy(bool)
-        secret[idx[hit]] = True
+            hit = pc.or_(hit, pc.match_substring_regex(norm, _LESS_THAN))
+        secret[idx[hit.to_numpy(zero_copy_only=False)]] = True
     return Numbers(out, secret, empty, unknown & ~secret)
 
 
@@ -351,9 +350,12 @@ class _Mapper:
         spec, frame = self.conv.file, self.frame
         present = [(col, cm) for col, cm in self.conv.columns.items() if col in frame.columns]
         n, m = len(frame), len(present)
+        # One pass over all value columns end to end (indicator-major, like the cells).
+        values = parse_numbers(pd.concat([frame[col] for col, _ in present], ignore_index=True),
+                               spec)
         parts = []
-        for col, cm in present:
-            value = parse_numbers(frame[col], spec)
+        for j, (_, cm) in enumerate(present):
+            value = _take(values, slice(j * n, (j + 1) * n))
             if cm.scale != 1.0:
                 value.values *= cm.scale
             parts.append((value, self._optional(cm.numerator), self._optional(cm.denominator)))
@@ -544,7 +546,7 @@ class _CellStatus:
         return _CellStatus(code, bad)
 
 
-def _take(numbers: Numbers, rows: np.ndarray) -> Numbers:
+def _take(numbers: Numbers, rows: np.ndarray | slice) -> Numbers:
     return Numbers(numbers.values[rows], numbers.secret[rows], numbers.empty[rows],
                    numbers.bad[rows])
 

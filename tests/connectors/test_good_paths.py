@@ -77,9 +77,15 @@ def test_thousands_separator_and_comma_separator(tmp_path, small_catalog, may_20
     path = write_text(tmp_path, "caf_2024-01.csv", (
         'IRIS,ARSA,AAAH,PERCOU,POP,TXCOUV\n'
         '422180101,"1 250","1 001","2 500","10 000","25,0"\n'), encoding="utf-8")
-    convention = wide_convention(file={"encoding": "utf-8", "separator": ",", "thousands": " "})
+    convention = wide_convention(file={"encoding": "utf-8", "separator": ",", "thousands": " "},
+                                 columns={"ARSA": {"indicator": "caf_rsa"},
+                                          "AAAH": {"indicator": "caf_aah", "scale": 1000},
+                                          "TXCOUV": {"indicator": "caf_couverture",
+                                                     "numerator": "PERCOU",
+                                                     "denominator": "POP"}})
     parsed = parse_delivery(path, convention, small_catalog, clock=may_2024)
     assert parsed.ok, [str(p) for p in parsed.problems]
+    assert obs_at(parsed, "caf_aah", "422180101").value == 1_001_000.0  # scale applied
     rate = obs_at(parsed, "caf_couverture", "422180101")
     assert (rate.value, rate.numerator, rate.denominator) == (25.0, 2500.0, 10000.0)
     assert obs_at(parsed, "caf_rsa", "422180101").value == 1250.0
