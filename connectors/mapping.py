@@ -69,19 +69,21 @@ def empty_observations() -> pd.DataFrame:
 
 
 def parse_delivery(path: Path, convention: Convention, catalog: Catalog, *,
-                   clock: Clock) -> Parsed:
-    """Read ``path`` under ``convention``; every failure comes back as a Problem."""
+                   clock: Clock, filename: str | None = None) -> Parsed:
+    """Read ``path`` under ``convention``; every failure comes back as a Problem.
+    ``filename`` is the name the provider gave the file (for reports and periods)."""
+    name = filename or Path(path).name
     try:
-        table = read_table(Path(path), convention.file)
+        table = read_table(Path(path), convention.file, name)
     except ReadError as exc:
         return Parsed(convention.id, empty_observations(), exc.problems, 0)
     except Exception as exc:  # the contract: a bad file never raises
         return Parsed(convention.id, empty_observations(), [Problem(
-            Path(path).name, None, None, None, None,
+            name, None, None, None, None,
             f"a file this convention can read ({type(exc).__name__}: {exc})",
             kind="unreadable")], 0)
     try:
-        return _Mapper(table, convention, catalog, clock, Path(path).name).run()
+        return _Mapper(table, convention, catalog, clock, name).run()
     except Exception as exc:  # keep the contract even for a case nobody foresaw
         return Parsed(convention.id, empty_observations(), [Problem(
             table.file, table.sheet, None, None, None,
@@ -173,12 +175,14 @@ class _Mapper:
         self.lines = table.lines
 
     def result(self, observations: pd.DataFrame | None = None) -> Parsed:
-        """Problems in reading order: by line, then by column position in the header."""
+        """Problems in reading order: by line, then by column position in the header. A cell
+        read twice (a count that is also a rate's numerator) is reported once."""
         obs = observations if observations is not None else empty_observations()
         position = {c: i for i, c in enumerate(self.table.columns)}
-        self.problems.sort(key=lambda p: (-1 if p.line is None else p.line,
-                                          position.get(p.column or "", len(position))))
-        return Parsed(self.conv.id, obs, self.problems, self.table.rows)
+        unique = list(dict.fromkeys(self.problems))
+        unique.sort(key=lambda p: (-1 if p.line is None else p.line,
+                                   position.get(p.column or "", len(position))))
+        return Parsed(self.conv.id, obs, unique, self.table.rows)
 
     def problem(self, line: int | None, column: str | None, value: str | None, expected: str,
                 kind: str) -> None:

@@ -65,18 +65,20 @@ def file_format(path: Path, spec: FileSpec) -> str:
     return fmt
 
 
-def read_table(path: Path, spec: FileSpec) -> Table:
-    """Read ``path`` as the convention's FileSpec says; raise ReadError with the reason."""
+def read_table(path: Path, spec: FileSpec, name: str | None = None) -> Table:
+    """Read ``path`` as the convention's FileSpec says; raise ReadError with the reason.
+    ``name`` is the file's name as the provider sent it (the archive renames it)."""
+    name = name or path.name
     fmt = file_format(path, spec)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ReadError([Problem(path.name, None, None, None, None,
+        raise ReadError([Problem(name, None, None, None, None,
                                  f"a readable file ({exc.strerror or exc})",
                                  kind="unreadable")]) from exc
     if fmt == "csv":
-        return _read_csv(path.name, data, spec)
-    return _read_sheet(path.name, data, spec, fmt)
+        return _read_csv(name, data, spec)
+    return _read_sheet(name, data, spec, fmt)
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def test_bad_file_is_quarantined_whole_with_a_report(runtime: Runtime, tmp_path:
         problems = deliveries.problems_of(conn, event.delivery_id)
     by_value = {p["value"]: p for p in problems}
     assert by_value["quarante"]["column"] == "RSA" and by_value["quarante"]["line"] == 4
-    assert by_value["Q-INCONNU"]["line"] == 6
+    assert by_value["Q-INCONNU"]["line"] == 7
 
 
 def test_file_without_convention_is_quarantined_naming_known_ones(runtime: Runtime,
@@ -104,7 +104,8 @@ def test_revision_supersedes_keeps_history_and_is_announced(runtime: Runtime,
     revised = events_of(runtime.engine, "DeliveryRevised")
     assert len(revised) == 1
     assert sorted(map(tuple, revised[0].changed_series)) == [
-        ("caf_alloc", "Q-DEUX-EST"), ("caf_rsa", "Q-DEUX-EST"), ("part_rsa", "Q-DEUX-EST")]
+        ("caf_rsa", "Q-DEUX-EST"), ("part_rsa", "Q-DEUX-EST")]
+    assert revised[0].superseded_deliveries == [summary.outcomes[0][1].event.delivery_id - 1]
     with runtime.engine.connect() as conn:
         current = obs.current(conn, indicators=["caf_rsa"], territories=["Q-DEUX-EST"])
         trail = obs.history(conn, "caf_rsa", "Q-DEUX-EST")
@@ -161,8 +162,9 @@ def test_freshness_flags_late_conventions_once(runtime: Runtime, tmp_path: Path)
     ingest_files(runtime, [caf_file(tmp_path, "2024-03")])
     state = {f.convention_id: f for f in freshness(runtime.catalog, runtime.engine, CLOCK)}
     caf = state["caf-mensuel"]
-    # April is due 40 days after 30 April = 10 June; on 20 June it is 10 days late.
-    assert (caf.last_period, caf.expected_period, caf.days_late) == ("2024-03", "2024-04", 10)
+    # April is due 40 days after 30 April = 9 June; on 20 June it is 11 days late.
+    assert (caf.last_period, caf.expected_period, caf.days_late) == ("2024-03", "2024-04", 11)
+    assert caf.due_date == dt.date(2024, 6, 9)
     police = state["police-trim"]
     assert police.last_period is None and police.overdue
     first = emit_overdue(runtime.catalog, runtime.engine, CLOCK)
