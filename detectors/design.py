@@ -108,7 +108,8 @@ def prepare(batch: SeriesBatch, layout: Layout) -> Prepared:
     in_segment = t_idx[None, :] >= batch.breaks[:, None]
     mask = np.isfinite(v) & in_segment
     mask &= np.where(fam2 == GAUSSIAN, True, v >= 0)
-    need_expo = (fam2 == BINOMIAL) | ((fam2 == POISSON) & has_expo.any(axis=1)[:, None])
+    expo_rows: np.ndarray = np.asarray(has_expo.any(axis=1))
+    need_expo = (fam2 == BINOMIAL) | ((fam2 == POISSON) & expo_rows[:, None])
     mask &= ~need_expo | has_expo
     safe_expo = np.where(has_expo, expo if expo is not None else 1.0, 1.0)
 

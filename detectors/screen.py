@@ -100,7 +100,7 @@ def screen_pvalues(layout: Layout, prep: Prepared, rows: slice) -> np.ndarray:
             continue
         local = sel - rows.start
         y, tr = prep.y[sel], prep.trials[sel]
-        own = prep.testable[sel, :3].any(axis=1)
+        own: np.ndarray = np.asarray(prep.testable[sel, :3].any(axis=1))
         if own.any():
             fit = fit_null(family, y, tr, prep.offset[sel], prep.mask[sel] & own[:, None], layout)
             for j, kind in enumerate(TEST_KINDS[:3]):

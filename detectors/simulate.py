@@ -114,10 +114,10 @@ def simulate_wave(
     counts = rng.poisson(lam).astype(float)
     if group_size > 1:
         # A parent is its children plus the rest of its territory (same kind of noise).
-        for start in np.flatnonzero(is_parent):
-            kids = np.flatnonzero(parent == start)
-            counts[start] += counts[kids].sum(axis=0)
-            expo[start] += expo[kids].sum(axis=0)
+        for top in np.flatnonzero(is_parent):
+            kids = np.flatnonzero(parent == top)
+            counts[top] += counts[kids].sum(axis=0)
+            expo[top] += expo[kids].sum(axis=0)
     affected = np.zeros(n, dtype=bool)
     affected[changed] = True
     affected[parent[changed][parent[changed] >= 0]] = True

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
-from detectors.design import POISSON, TEST_KINDS, Layout, Prepared, make_layout, prepare
+from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
 from detectors.screen import screen_prepared
 
@@ -191,7 +191,7 @@ def _finding(
         interval_high=r.interval_high,
         abs_change=r.abs_change,
         rel_change=r.rel_change,
-        people=r.people if prep.family[i] == POISSON or r.people is None else round(r.people, 1),
+        people=r.people,
         p_value=r.pvalue,
         q_value=qvalue,
         method=r.method,
