@@ -38,8 +38,9 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the database to the latest schema (idempotent)."""
+    """Bring the database to the latest schema (idempotent). Each area (alerts, review...)
+    may add its own branch of migrations from the core; all heads are applied."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
