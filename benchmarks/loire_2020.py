@@ -1,0 +1,119 @@
+"""What the detectors flag on the Loire recorded offences, and in 2020 (the lockdown).
+
+Usage (from the repository root)::
+
+    /work/venv/bin/python benchmarks/loire_2020.py [--workdir /tmp/veille-loire] [--zeros]
+
+Runs the pipeline of ``tests/test_loire_detection.py`` (same code: ``tests/loire_pipeline``):
+a workspace whose catalog is made from the SSMSI file (320 communes of the Loire under the
+département, 14 offence classes, annual counts, up is bad), ten yearly deliveries
+2016..2025 ingested in order through ``veille.jobs.ingest_files`` on SQLite, each one
+followed by the detect stage. Prints per-wave figures (series, tests, candidates,
+findings, shifts recorded), the shifts recorded at 2020 (indicator, territory, kind,
+observed, expected, q), and next to them the département totals of the published counts
+(2020 against the 2016-2019 mean), so the verdict can be read against the data.
+``--zeros`` also replays the file with unpublished cells wrongly read as 0, for contrast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from loire_pipeline import (
+    DEPARTEMENT,
+    Run,
+    is_secret,
+    load_convention_yaml,
+    read_rows,
+    recorded_shifts,
+    run,
+)
+
+from veille.store.schema import detection_runs
+
+
+def waves(result: Run) -> list[dict]:
+    with result.runtime.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(detection_runs).order_by(detection_runs.c.delivery_id))]
+
+
+def print_waves(result: Run) -> None:
+    shifts = recorded_shifts(result.runtime)
+    by_period = Counter(s["period"] for s in shifts)
+    kinds: dict[str, Counter] = defaultdict(Counter)
+    for s in shifts:
+        kinds[s["period"]][f"{s['kind']}{'+' if s['direction'] > 0 else '-'}"] += 1
+    print(f"{'wave':<6}{'series':>8}{'tests':>8}{'cands':>7}{'finds':>7}{'shifts':>8}  kinds")
+    for w in waves(result):
+        p = w["period"]
+        print(f"{p:<6}{w['n_series']:>8}{w['n_tests']:>8}{w['n_candidates']:>7}"
+              f"{w['n_shifts']:>7}{by_period[p]:>8}  {dict(kinds[p]) or ''}")
+
+
+def print_shifts(shifts: list[dict], title: str) -> None:
+    print(f"\n{title}")
+    if not shifts:
+        print("  (none)")
+        return
+    print(f"  {'indicator':<34}{'territory':<10}{'kind':<13}{'observed':>9}"
+          f"{'expected':>10}{'q':>9}")
+    for s in shifts:
+        print(f"  {s['indicator']:<34}{s['territory']:<10}{s['kind']:<13}"
+              f"{s['observed']:>9.0f}{s['expected']:>10.1f}{s['q_value']:>9.4f}")
+
+
+def print_departement(rows: list[dict[str, str]]) -> None:
+    codes = load_convention_yaml()["indicator_map"]
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in rows:
+        if r["indicateur"] in codes and not is_secret(r):
+            totals[codes[r["indicateur"]]][r["annee"]] += float(r["nombre"])
+    print(f"\nDépartement {DEPARTEMENT}, sum of published commune counts "
+          "(what the département row carries)")
+    print(f"  {'indicator':<34}{'2016-19':>9}{'2020':>8}{'change':>9}{'2021':>8}{'2025':>8}")
+    for code, t in sorted(totals.items()):
+        before = sum(t[str(y)] for y in range(2016, 2020)) / 4
+        print(f"  {code:<34}{before:>9.0f}{t['2020']:>8.0f}"
+              f"{(t['2020'] / before - 1) * 100 if before else float('nan'):>8.0f}%"
+              f"{t['2021']:>8.0f}{t['2025']:>8.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/veille-loire"))
+    parser.add_argument("--zeros", action="store_true",
+                        help="also replay with unpublished cells read as 0 (wrong), to compare")
+    args = parser.parse_args()
+    rows = read_rows()
+    shutil.rmtree(args.workdir, ignore_errors=True)
+
+    started = time.perf_counter()
+    result = run(args.workdir / "published", rows)
+    seconds = time.perf_counter() - started
+    print(f"Loire SSMSI 2016-2025: {len(rows)} rows, {sum(map(is_secret, rows))} unpublished; "
+          f"10 deliveries ingested and detected in {seconds:.1f} s\n")
+    print_waves(result)
+    shifts = recorded_shifts(result.runtime)
+    print_shifts([s for s in shifts if s["period"] == "2020"], "Shifts recorded at 2020")
+    print_shifts([s for s in shifts if s["period"] != "2020"], "Shifts recorded at other years")
+    print_departement(rows)
+
+    if args.zeros:
+        wrong = run(args.workdir / "zeros", rows, zero_secrets=True)
+        print("\nSame file with unpublished cells read as 0 (wrong):")
+        print_waves(wrong)
+        print_shifts(recorded_shifts(wrong.runtime), "Shifts recorded (zero-filled)")
+
+
+if __name__ == "__main__":
+    main()
