@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,6 +23,12 @@ class Settings(BaseModel):
     fdr_q: float = Field(default=0.05, gt=0, lt=1)
     timezone: str = "Europe/Paris"
     base_url: str = "http://127.0.0.1:8000"
+    notify: Literal["outbox", "apprise"] = Field(
+        default="outbox", description="outbox: write messages as files in <workspace>/outbox; "
+                                      "apprise: send to the members' Apprise URLs")
+    notify_attempts: int = Field(default=5, ge=1, le=20)
+    notify_backoff_seconds: int = Field(default=60, ge=1)
+    notify_from: str = "veille@observatoire.invalid"
 
 
 class SettingsError(Exception):

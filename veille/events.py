@@ -231,6 +231,7 @@ class AlertRaised(Event):
     period: str
     severity: str
     message: str
+    shift_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -238,7 +239,23 @@ class AlertRaised(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlertUpdated(Event):
+    """A revision changed the values an alert rests on; the alert stands, its basis moved."""
+
+    dedup_key: str
+    cell_id: str
+    revision: int
+    message: str
+
+    @property
+    def key(self) -> str:
+        return f"updated:{self.dedup_key}:{self.revision}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class AlertResolved(Event):
+    """The alert's condition ended (left the hysteresis band)."""
+
     dedup_key: str
     cell_id: str
 
@@ -269,6 +286,23 @@ class DigestSent(Event):
     @property
     def key(self) -> str:
         return self.digest_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotificationFailed(Event):
+    """A message could not be delivered to one recipient after every attempt; the
+    observatory is told. ``recipient`` is the member's name, ``channel`` the masked URL."""
+
+    message_id: str
+    cell_id: str
+    recipient: str
+    channel: str
+    attempts: int
+    error: str
+
+    @property
+    def key(self) -> str:
+        return f"failed:{self.message_id}:{self.recipient}"
 
 
 def event_types() -> dict[str, type[Event]]:

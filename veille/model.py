@@ -312,12 +312,41 @@ class CellKind(StrEnum):
 
 
 class Member(Strict):
+    """One recipient of a cell; ``url`` is an Apprise URL and may hold credentials."""
+
     name: str
     url: str
 
 
+class Severity(StrEnum):
+    """How urgent an alert is; at or above a cell's ``immediate_severity`` it is not held
+    for the digest."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "critical": 2}[self.value]
+
+    @property
+    def label_fr(self) -> str:
+        return {"info": "information", "warning": "vigilance", "critical": "alerte"}[self.value]
+
+
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class QuietHours(Strict):
+    """Local (Europe/Paris) hours during which nothing is sent to a cell, e.g. 20:00-08:00."""
+
+    start: Annotated[str, Field(pattern=_HHMM)]
+    end: Annotated[str, Field(pattern=_HHMM)]
+
+
 class Cell(Strict):
-    """A watch cell: who receives which news for which territory."""
+    """A watch cell: who receives which news for which territory, and when."""
 
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")]
     name: str
@@ -326,4 +355,21 @@ class Cell(Strict):
     themes: list[Theme] = Field(default_factory=list)
     members: list[Member] = Field(default_factory=list)
     schedule: Literal["immediate", "weekly", "monthly"] = "monthly"
+    digest_day: int | None = Field(
+        default=None, ge=1, le=28,
+        description="weekly: 1 (Monday) to 7; monthly: day of month 1-28. Default 1.")
+    digest_hour: int = Field(default=8, ge=0, le=23, description="local hour (Europe/Paris)")
+    quiet_hours: QuietHours | None = None
     reviewed_only: bool = True
+    immediate_severity: Severity | None = Field(
+        default=Severity.CRITICAL,
+        description="alerts at or above this severity are sent at once, not in the digest")
+    provider: str | None = Field(default=None, description="provider cells: the provider id")
+
+    @model_validator(mode="after")
+    def _day_fits_schedule(self) -> Cell:
+        if self.schedule == "weekly" and self.digest_day is not None and self.digest_day > 7:
+            raise ValueError("a weekly digest_day is 1 (Monday) to 7 (Sunday)")
+        if self.kind is CellKind.PROVIDER and self.provider is None:
+            raise ValueError("a provider cell names its 'provider'")
+        return self

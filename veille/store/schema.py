@@ -89,9 +89,10 @@ observations = Table(
     Column("status", String(12), nullable=False),
     Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
     Column("superseded_by", Integer),
-    UniqueConstraint("delivery_id", "indicator", "territory", "period",
-                     name="uq_observation_delivery"),
+    # One row per (delivery, series, period) is guaranteed by validation (duplicates in a
+    # file are refused) and by the content hash; a unique index would double the write cost.
     Index("ix_observation_series", "indicator", "territory", "period"),
+    Index("ix_observation_delivery", "delivery_id"),
 )
 
 events = Table(
@@ -154,4 +155,96 @@ detection_runs = Table(
     Column("q", Float, nullable=False),
     Column("seconds", Float, nullable=False),
     Column("ran_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- alerts and notifications (thresholds/, digests/) ---------------------------------
+
+alerts = Table(
+    "alerts", metadata,
+    Column("dedup_key", String(300), primary_key=True),
+    Column("cell_id", String(64), nullable=False),
+    Column("subscription_id", String(100), nullable=False),
+    Column("rule_kind", String(20), nullable=False),
+    Column("indicator", String(64), nullable=False),
+    Column("territory", String(40), nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("shift_id", String(32)),
+    Column("basis", JSON, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("revision", Integer, nullable=False, default=0),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("retracted_at", DateTime(timezone=True)),
+    Column("retraction_reason", Text),
+    Column("digest_id", String(200)),
+    Column("resolution_digest_id", String(200)),
+    Column("retraction_digest_id", String(200)),
+    Index("ix_alert_cell_status", "cell_id", "status"),
+    Index("ix_alert_shift", "shift_id"),
+    Index("ix_alert_digest", "digest_id"),
+)
+
+alert_state = Table(
+    "alert_state", metadata,
+    Column("subscription_id", String(100), primary_key=True),
+    Column("territory", String(40), primary_key=True),
+    Column("cell_id", String(64), nullable=False),
+    Column("indicator", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("last_period", String(10), nullable=False),
+    Column("prev_active", Boolean, nullable=False),
+    Column("dedup_key", String(300)),
+    Column("measure", Float),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("digest_id", String(200), primary_key=True),
+    Column("cell_id", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("slot", String(40), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("body_html", Text, nullable=False),
+    Column("alert_count", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_digest_cell", "cell_id", "created_at"),
+)
+
+notification_outbox = Table(
+    "notification_outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(200), nullable=False),
+    Column("cell_id", String(64), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("channel", String(500), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("digest_id", "recipient", name="uq_outbox_digest_recipient"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+notification_log = Table(
+    "notification_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(200), nullable=False),
+    Column("cell_id", String(64), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("channel", String(500), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("error", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_nflog_digest_recipient", "digest_id", "recipient"),
 )

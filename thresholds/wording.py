@@ -1,0 +1,102 @@
+"""French wording of alerts, shared by the alert events and the digests.
+
+Only values present in an alert's basis are written; the basis never holds a value that
+secrecy masks (the router leaves them out), so nothing here can leak one.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+KIND_FR = {
+    "spike": "pic ponctuel",
+    "level_shift": "changement de niveau",
+    "trend_change": "rupture de tendance",
+    "gap_widening": "écart qui se creuse avec le territoire parent",
+}
+
+NBSP = "\u202f"
+
+
+def fmt(value: float | None, unit: str = "", digits: int | None = None) -> str:
+    """French number: decimal comma, narrow space for thousands, unit after."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n.d."
+    if digits is None:
+        digits = 0 if abs(value) >= 100 or float(value).is_integer() else 1
+    text = f"{value:,.{digits}f}".replace(",", NBSP).replace(".", ",")
+    unit = unit.strip()
+    if not unit:
+        return text
+    return f"{text}{NBSP}{unit}" if unit in {"%", "€", "€/m²"} else f"{text} {unit}"
+
+
+def signed(value: float, unit: str = "", digits: int | None = None) -> str:
+    text = fmt(abs(value), unit, digits)
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def certainty(q_value: float | None) -> str:
+    """How sure, in plain words (the FDR-adjusted q-value of the detection)."""
+    if q_value is None:
+        return ""
+    if q_value < 0.001:
+        return "quasi certain (moins d'une chance sur mille d'une fausse alerte)"
+    if q_value < 0.01:
+        return "très probable (moins d'une chance sur cent d'une fausse alerte)"
+    if q_value < 0.05:
+        return "probable (moins d'une chance sur vingt d'une fausse alerte)"
+    return "à confirmer (signal faible)"
+
+
+def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
+             unit: str = "") -> str:
+    """One line saying what changed, by how much and compared with what."""
+    value = basis.get("value")
+    period = basis.get("period", "")
+    rule = basis.get("rule") or {}
+    if kind == "level":
+        side = "au-dessus" if rule.get("above") is not None else "en dessous"
+        level = rule.get("above", rule.get("below"))
+        return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, {side} du seuil "
+                f"de {fmt(level, unit)}")
+    if kind == "change":
+        change = basis.get("change")
+        mode_unit = "%" if rule.get("mode") == "relative" else unit
+        return (f"{indicator} – {territory} : {signed(change or 0.0, mode_unit)} en "
+                f"{rule.get('periods')} période(s) ({fmt(basis.get('then'), unit)} en "
+                f"{basis.get('period_then')}, {fmt(value, unit)} en {period})")
+    if kind == "gap":
+        ref = basis.get("reference_name") or basis.get("reference") or "la référence"
+        text = (f"{indicator} – {territory} : écart de {signed(basis.get('gap') or 0.0, 'pts')} "
+                f"avec {ref} en {period} ({fmt(value, unit)} contre "
+                f"{fmt(basis.get('reference_value'), unit)})")
+        if basis.get("change") is not None:
+            text += (f", creusé de {signed(basis['change'], 'pts')} depuis "
+                     f"{basis.get('period_then')}")
+        return text
+    if kind == "shift":
+        way = {1: "hausse", -1: "baisse"}.get(int(basis.get("direction") or 0), "évolution")
+        what = KIND_FR.get(str(basis.get("shift_kind")), str(basis.get("shift_kind")))
+        text = f"{indicator} – {territory} : {way} significative en {period} ({what})"
+        if basis.get("observed") is not None:
+            text += (f", {fmt(basis['observed'], unit)} observé contre "
+                     f"{fmt(basis.get('expected'), unit)} attendu")
+        else:
+            text += ", valeurs couvertes par le secret statistique"
+        return text
+    if kind == "freshness":
+        return (f"{indicator} – {territory} : aucune donnée depuis {period} "
+                f"({basis.get('days')} jours, seuil {rule.get('max_days')} jours)")
+    if kind == "overdue":
+        return (f"Livraison en retard : {basis.get('convention')} – période "
+                f"{basis.get('expected_period')} attendue le {basis.get('due_date')} "
+                f"({basis.get('days_late')} jours de retard)")
+    if kind == "quarantine":
+        return (f"Fichier mis en quarantaine : {basis.get('filename')} – "
+                f"{basis.get('problem_count')} problème(s) à corriger")
+    if kind == "failure":
+        return (f"Échec d'envoi : message {basis.get('message_id')} à {basis.get('recipient')} "
+                f"par {basis.get('channel')} après {basis.get('attempts')} tentative(s)")
+    return f"{indicator} – {territory} : {kind}"
