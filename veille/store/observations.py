@@ -8,7 +8,8 @@ replaced them, so the history of revisions is never lost.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from veille.store.schema import observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
            "status", "delivery_id"]
+NUMERIC = ("value", "numerator", "denominator")
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,18 @@ class RevisionOutcome:
     changed: pd.DataFrame
 
 
-def _as_tuples(frame: pd.DataFrame, delivery_id: int) -> list[tuple]:
-    out = frame.assign(delivery_id=delivery_id)[COLUMNS]
-    numeric = out[["value", "numerator", "denominator"]].astype(object)
-    numeric = numeric.where(pd.notna(numeric), None)
-    out = out.assign(**{c: numeric[c] for c in numeric.columns})
-    return list(out.itertuples(index=False, name=None))
+def _as_tuples(frame: pd.DataFrame, delivery_id: int, chunk: int = 200_000,
+               ) -> Iterator[tuple]:
+    """Rows as DB-API tuples, chunk by chunk (NaN becomes NULL), without holding them all."""
+    for start in range(0, len(frame), chunk):
+        part = frame.iloc[start:start + chunk]
+        columns = []
+        for name in COLUMNS[:-1]:
+            array = part[name].to_numpy(dtype=object)
+            if name in NUMERIC:
+                array[pd.isna(array)] = None
+            columns.append(array)
+        yield from zip(*columns, itertools.repeat(delivery_id), strict=False)
 
 
 def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
