@@ -16,6 +16,9 @@ from sqlalchemy import Engine
 from connectors.ingest import ingest
 from connectors.receive import Received, receive
 from detectors.stage import detect
+from thresholds.route import CONSUMES as ROUTE_CONSUMES
+from thresholds.route import Routing, route
+from thresholds.subscriptions import load_subscriptions
 from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.config import Workspace
@@ -59,9 +62,11 @@ class EmbeddedRunner:
         self.engine = engine
         self.clock = clock
         self.history = ColumnarHistory(workspace.history)
+        self.routing = Routing.build(catalog, load_subscriptions(catalog))
         self.stages: list[Stage] = [
             Stage("ingest", ("DeliveryReceived",), self._ingest),
             Stage("detect", ("ObservationsRecorded",), self._detect),
+            Stage("route", ROUTE_CONSUMES, self._route),
         ]
 
     def _ingest(self, event: Event) -> list[Event]:
@@ -75,6 +80,9 @@ class EmbeddedRunner:
                            history=self.history, clock=self.clock,
                            q=self.workspace.settings.fdr_q)
         return events
+
+    def _route(self, event: Event) -> list[Event]:
+        return route(event, routing=self.routing, engine=self.engine, clock=self.clock)
 
     def add_stage(self, stage: Stage) -> None:
         self.stages.append(stage)

@@ -1,0 +1,84 @@
+"""Small line charts for digests, drawn straight into a PNG with numpy and zlib.
+
+A digest may carry dozens of charts and a run may render a thousand digests; a plotting
+library costs tens of milliseconds per figure, this costs well under one. The chart is a
+sparkline: the series (published points only), an optional expected band and threshold
+line, and the last point marked. Masked points are simply absent: the caller passes only
+values that secrecy lets out.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+WIDTH, HEIGHT, PAD = 240, 64, 6
+INK = np.array([31, 78, 121], dtype=np.uint8)
+ALERT = np.array([192, 57, 43], dtype=np.uint8)
+BAND = np.array([222, 232, 242], dtype=np.uint8)
+RULE = np.array([150, 150, 150], dtype=np.uint8)
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    height, width, _ = pixels.shape
+    raw = np.zeros((height, width * 3 + 1), dtype=np.uint8)
+    raw[:, 1:] = pixels.reshape(height, width * 3)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)) + chunk(b"IEND", b""))
+
+
+def _line(canvas: np.ndarray, x0: float, y0: float, x1: float, y1: float,
+          color: np.ndarray) -> None:
+    steps = int(max(abs(x1 - x0), abs(y1 - y0)) * 2) + 2
+    xs = np.clip(np.rint(np.linspace(x0, x1, steps)).astype(int), 0, canvas.shape[1] - 1)
+    ys = np.clip(np.rint(np.linspace(y0, y1, steps)).astype(int), 0, canvas.shape[0] - 1)
+    canvas[ys, xs] = color
+    canvas[np.clip(ys + 1, 0, canvas.shape[0] - 1), xs] = color
+
+
+def sparkline(values: Sequence[float | None], *, band: tuple[float, float] | None = None,
+              threshold: float | None = None) -> bytes | None:
+    """PNG bytes of the series, or None if fewer than two points may be shown."""
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return None
+    ys = [v for _, v in points]
+    extra = [*(band or ()), *([threshold] if threshold is not None else [])]
+    low, high = min(ys + extra), max(ys + extra)
+    if high - low < 1e-9:
+        low, high = low - 1.0, high + 1.0
+    span_x = max(len(values) - 1, 1)
+
+    def px(i: float) -> float:
+        return PAD + i / span_x * (WIDTH - 2 * PAD)
+
+    def py(v: float) -> float:
+        return HEIGHT - PAD - (v - low) / (high - low) * (HEIGHT - 2 * PAD)
+
+    canvas = np.full((HEIGHT, WIDTH, 3), 255, dtype=np.uint8)
+    if band is not None:
+        top, bottom = sorted((int(py(band[1])), int(py(band[0]))))
+        canvas[max(top, 0):min(bottom + 1, HEIGHT), int(px(len(values) - 1)) - 8:] = BAND
+    if threshold is not None:
+        y = round(py(threshold))
+        canvas[y, PAD:WIDTH - PAD:4] = RULE
+    for (i0, v0), (i1, v1) in itertools.pairwise(points):
+        _line(canvas, px(i0), py(v0), px(i1), py(v1), INK)
+    last_x, last_y = round(px(points[-1][0])), round(py(points[-1][1]))
+    canvas[max(last_y - 2, 0):last_y + 3, max(last_x - 2, 0):last_x + 3] = ALERT
+    return _png(canvas)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

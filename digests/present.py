@@ -1,0 +1,207 @@
+"""From alert rows to what a reader sees: grouped by territory then theme, each alert saying
+what changed, by how much, compared with what, how sure, with its link and chart.
+
+Pure: it takes rows and charts already read (and already secrecy-filtered) and returns a
+view for the templates; it never reads the store, so rendering can be measured alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from thresholds.wording import KIND_FR, certainty, fmt, headline, signed
+from veille.catalog import Catalog
+from veille.clock import PARIS
+from veille.model import Cell, Severity, TerritoryKind, Theme
+
+KIND_ORDER = {TerritoryKind.EPCI: 0, TerritoryKind.COMMUNE: 1, TerritoryKind.QPV: 2,
+              TerritoryKind.QUARTIER: 3, TerritoryKind.IRIS: 4}
+SCHEDULE_FR = {"weekly": "hebdomadaire", "monthly": "mensuelle", "immediate": "immédiate"}
+
+
+@dataclass
+class AlertView:
+    headline: str
+    severity: str
+    what: str
+    how_much: str
+    compared_with: str
+    how_sure: str
+    link: str | None
+    chart: bytes | None = None
+    status: str = "active"
+
+
+@dataclass
+class ThemeGroup:
+    label: str
+    alerts: list[AlertView]
+
+
+@dataclass
+class TerritoryGroup:
+    name: str
+    themes: list[ThemeGroup]
+
+
+@dataclass
+class DigestView:
+    kind: str  # digest, alert, retraction
+    cell_name: str
+    subject: str
+    intro: str
+    groups: list[TerritoryGroup] = field(default_factory=list)
+    ended: list[str] = field(default_factory=list)
+    retracted: list[tuple[str, str]] = field(default_factory=list)
+    generated: str = ""
+    base_url: str = ""
+
+    @property
+    def alert_count(self) -> int:
+        return sum(len(t.alerts) for g in self.groups for t in g.themes)
+
+
+def _names(catalog: Catalog, alert: dict[str, Any]) -> tuple[str, str, str]:
+    ind = catalog.indicators.get(alert["indicator"])
+    territory = catalog.territories.get(alert["territory"])
+    return (ind.label if ind else alert["indicator"],
+            territory.name if territory else alert["territory"], ind.unit if ind else "")
+
+
+def link_for(alert: dict[str, Any], catalog: Catalog, base_url: str) -> str | None:
+    base = base_url.rstrip("/")
+    if alert["rule_kind"] == "shift" and alert.get("shift_id"):
+        return f"{base}/revue/shifts/{alert['shift_id']}"
+    if alert["territory"] in catalog.territories:
+        return f"{base}/portrait/{catalog.commune_of(alert['territory']) or alert['territory']}"
+    return None
+
+
+def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str]:
+    """(what changed, by how much, compared with what, how sure) in plain French."""
+    kind, b = alert["rule_kind"], alert["basis"] or {}
+    label, place, unit = _names(catalog, alert)
+    rule = b.get("rule") or {}
+    what = headline(kind, b, label, place, unit)
+    if kind == "level":
+        level = rule.get("above", rule.get("below"))
+        return (what, f"{fmt(b.get('value'), unit)} en {b.get('period')}",
+                f"seuil fixé par la cellule : {fmt(level, unit)} (fin d'alerte à "
+                f"{fmt(rule.get('leave', level), unit)})",
+                "constat direct sur les données transmises, sans estimation")
+    if kind == "change":
+        mode_unit = "%" if rule.get("mode") == "relative" else unit
+        return (what, signed(b.get("change") or 0.0, mode_unit),
+                f"{fmt(b.get('then'), unit)} en {b.get('period_then')} ({rule.get('periods')} "
+                f"période(s) plus tôt) ; seuil {fmt(rule.get('by'), mode_unit)}",
+                "constat direct sur les données transmises, sans estimation")
+    if kind == "gap":
+        return (what, signed(b.get("gap") or 0.0, "pts"),
+                f"{b.get('reference_name') or b.get('reference')} : "
+                f"{fmt(b.get('reference_value'), unit)} ; seuil {fmt(rule.get('by'), 'pts')}",
+                "constat direct sur les données transmises, sans estimation")
+    if kind == "shift":
+        if b.get("masked"):
+            how_much = "non publiable (secret statistique)"
+            compared = "tendance attendue d'après l'historique de la série"
+        else:
+            rel = b.get("rel_change")
+            how_much = signed(b.get("abs_change") or 0.0, unit) + (
+                f" ({signed(rel * 100, '%')})" if rel is not None else "")
+            compared = (f"{fmt(b.get('expected'), unit)} attendu (intervalle "
+                        f"{fmt(b.get('interval_low'), unit)} à "
+                        f"{fmt(b.get('interval_high'), unit)}), {b.get('baseline')}")
+        sure = certainty(b.get("q_value"))
+        state = "confirmée par l'observatoire" if b.get("reviewed") else (
+            "détection non encore revue par l'observatoire")
+        return (what, how_much, compared,
+                f"{sure} ; {KIND_FR.get(str(b.get('shift_kind')), '')} ; {state}")
+    if kind == "freshness":
+        return (what, f"{b.get('days')} jours sans donnée",
+                f"délai toléré : {rule.get('max_days')} jours", "constat sur les livraisons")
+    if kind == "overdue":
+        return (what, f"{b.get('days_late')} jours de retard",
+                f"échéance prévue par la convention : {b.get('due_date')}",
+                "constat sur les livraisons reçues")
+    if kind == "quarantine":
+        problems = "; ".join(b.get("summary") or [])
+        return (what, f"{b.get('problem_count')} problème(s)", problems or "voir le rapport",
+                "contrôle automatique du fichier ; les lignes valides n'ont pas été "
+                "enregistrées à moitié")
+    if kind == "failure":
+        return (what, f"{b.get('attempts')} tentative(s)", f"dernière erreur : {b.get('error')}",
+                "journal des envois")
+    return what, "", "", ""
+
+
+def alert_view(alert: dict[str, Any], catalog: Catalog, base_url: str,
+               chart: bytes | None = None) -> AlertView:
+    what, how_much, compared, sure = explain(alert, catalog)
+    severity = Severity(alert["severity"]).label_fr if alert["severity"] in {
+        s.value for s in Severity} else alert["severity"]
+    return AlertView(headline=alert["message"], severity=severity, what=what,
+                     how_much=how_much, compared_with=compared, how_sure=sure,
+                     link=link_for(alert, catalog, base_url), chart=chart,
+                     status=alert.get("status", "active"))
+
+
+def group(alerts: list[dict[str, Any]], catalog: Catalog, base_url: str,
+          charts: dict[str, bytes]) -> list[TerritoryGroup]:
+    """By territory (agglomeration, communes, then neighbourhoods), then by theme."""
+    by_place: dict[str, dict[str, list[AlertView]]] = {}
+    order: dict[str, tuple] = {}
+    theme_order = {t.label_fr: n for n, t in enumerate(Theme)}
+    for alert in alerts:
+        territory = catalog.territories.get(alert["territory"])
+        name = territory.name if territory else alert["territory"]
+        order[name] = (KIND_ORDER.get(territory.kind, 9) if territory else 9, name)
+        ind = catalog.indicators.get(alert["indicator"])
+        theme = ind.theme.label_fr if ind else "Livraisons et envois"
+        by_place.setdefault(name, {}).setdefault(theme, []).append(
+            alert_view(alert, catalog, base_url, charts.get(alert["dedup_key"])))
+    return [TerritoryGroup(name, [ThemeGroup(theme, views) for theme, views in sorted(
+                by_place[name].items(), key=lambda kv: theme_order.get(kv[0], 99))])
+            for name in sorted(by_place, key=lambda n: order[n])]
+
+
+def local_time(now: dt.datetime) -> str:
+    return now.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
+
+
+def digest_view(cell: Cell, kind: str, alerts: list[dict[str, Any]],
+                ended: list[dict[str, Any]], catalog: Catalog, base_url: str,
+                charts: dict[str, bytes], now: dt.datetime) -> DigestView:
+    """A scheduled digest, or an immediate message (one or several alerts)."""
+    groups = group(alerts, catalog, base_url, charts)
+    n = len(alerts)
+    if kind == "digest":
+        subject = (f"[veille] {cell.name} – synthèse {SCHEDULE_FR[cell.schedule]} : "
+                   f"{n} alerte(s)")
+        intro = (f"Synthèse {SCHEDULE_FR[cell.schedule]} de la cellule « {cell.name} » : "
+                 f"{n} nouvelle(s) alerte(s), regroupées par territoire puis par thème.")
+    elif n == 1 and not ended:
+        subject = f"[veille] {alerts[0]['message']}"[:290]
+        intro = f"Alerte pour la cellule « {cell.name} »."
+    else:
+        subject = f"[veille] {cell.name} – {n} nouvelle(s) alerte(s)"
+        intro = f"Alertes pour la cellule « {cell.name} »."
+    ended_lines = [f"{a['message']} – fin d'alerte le {local_time(a['resolved_at'])}"
+                   if a.get("resolved_at") else a["message"] for a in ended]
+    return DigestView(kind=kind, cell_name=cell.name, subject=subject, intro=intro,
+                      groups=groups, ended=ended_lines, generated=local_time(now),
+                      base_url=base_url)
+
+
+def retraction_view(cell: Cell, alert: dict[str, Any], catalog: Catalog, base_url: str,
+                    now: dt.datetime) -> DigestView:
+    """A short notice to those who were told of an alert that no longer holds."""
+    label, place, _ = _names(catalog, alert)
+    reason = alert.get("retraction_reason") or "les données ont été révisées"
+    return DigestView(
+        kind="retraction", cell_name=cell.name,
+        subject=f"[veille] Rectificatif – alerte retirée : {label} – {place}"[:290],
+        intro=(f"L'alerte suivante, envoyée à la cellule « {cell.name} », est retirée : "
+               f"{reason}. Merci de ne plus en tenir compte."),
+        retracted=[(alert["message"], reason)], generated=local_time(now), base_url=base_url)
