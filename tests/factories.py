@@ -84,7 +84,8 @@ def caf_file(folder: Path, month: str, rows: dict[str, tuple[str, str, str]] | N
     if rows is None:
         rows = {code: (str(400 + 10 * i), str(40 + i), f"{(40 + i) / (400 + 10 * i) * 100:.1f}"
                        .replace(".", ",")) for i, code in enumerate(QUARTIERS)}
-    lines = ["Allocataires CAF par quartier - fichier de test (données fictives)", "code;mois;ALLOC;RSA;PART_RSA"]
+    lines = ["Allocataires CAF par quartier - fichier de test (données fictives)",
+             "code;mois;ALLOC;RSA;PART_RSA"]
     lines += [f"{code};{month};{a};{r};{p}" for code, (a, r, p) in rows.items()]
     path = folder / (name or f"caf_{month}.csv")
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))

@@ -168,6 +168,8 @@ def check(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     console.print(f"Catalog OK: {len(c.indicators)} indicators, {len(c.territories)} "
                   f"territories, {len(c.conventions)} conventions, {len(c.cells)} cells.")
 
+# Command groups living in their own modules register themselves on `app`.
+from veille import cli_detect  # noqa: E402,F401
 
 if __name__ == "__main__":
     app()

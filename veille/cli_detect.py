@@ -1,0 +1,105 @@
+"""CLI commands about detection: run it, list shifts, rebuild the columnar history."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, app, console
+from veille.model import Theme
+from veille.periods import label_fr
+from veille.wording import KIND_FR, certainty_fr, signed_fr
+
+
+@app.command()
+def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Run the pipeline on pending deliveries (ingest, then detection per wave)."""
+    from sqlalchemy import select
+
+    from streams.embedded import EmbeddedRunner
+    from veille.store.schema import detection_runs
+
+    runtime = _open(workspace)
+    report = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
+                            runtime.clock).run_pending()
+    table = Table("delivery", "period", "series", "tests", "statsmodels fits", "shifts",
+                  "seconds", title="Vagues testées / waves tested")
+    with runtime.engine.connect() as conn:
+        for run in conn.execute(select(detection_runs).order_by(detection_runs.c.delivery_id)):
+            table.add_row(str(run.delivery_id), run.period, f"{run.n_series:,}",
+                          f"{run.n_tests:,}", f"{run.n_candidates:,}", str(run.n_shifts),
+                          f"{run.seconds:.2f}")
+    console.print(table)
+    produced = ", ".join(f"{n} {k}" for k, n in sorted(report.produced.items()))
+    console.print(f"This run: {produced or 'nothing pending'}.")
+
+
+@app.command()
+def shifts(
+    territory: Annotated[str | None, typer.Option(
+        help="Territory code: shifts of it and of every territory inside it.")] = None,
+    theme: Annotated[Theme | None, typer.Option(help="Theme of the indicator.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="spike, dip, level_shift, trend_change or gap_widening.")] = None,
+    status: Annotated[str | None, typer.Option(help="active or retracted.")] = "active",
+    review: Annotated[str | None, typer.Option(
+        help="Review status: pending, confirmed, dismissed, queried.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (all evidence).")] = False,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """List detected shifts with their evidence (most significant first)."""
+    from veille.store import shifts as shift_store
+
+    runtime = _open(workspace)
+    catalog = runtime.catalog
+    scope = None
+    if territory is not None:
+        if territory not in catalog.territories:
+            console.print(f"[red]Unknown territory '{territory}'.[/red] "
+                          "See catalog/territories.csv for codes.")
+            raise typer.Exit(2)
+        scope = [c for c in catalog.territories if catalog.within([territory], c)]
+    indicators = ([c for c, i in catalog.indicators.items() if i.theme is theme]
+                  if theme is not None else None)
+    with runtime.engine.connect() as conn:
+        rows = shift_store.list_shifts(conn, territory=scope, indicators=indicators,
+                                       kind=kind, status=status, review_status=review)
+    if as_json:
+        console.print_json(json.dumps(rows, default=str, ensure_ascii=False))
+        return
+    table = Table("période", "territoire", "indicateur", "type", "variation", "attendu",
+                  "q",
+                  title=f"Évolutions détectées / shifts ({len(rows)})")
+    for s in rows:
+        indicator = catalog.indicators.get(s["indicator"])
+        place = catalog.territories.get(s["territory"])
+        unit = (indicator.people or indicator.unit) if indicator else ""
+        decimals = 0 if indicator is None or indicator.kind.value == "count" else 1
+        table.add_row(label_fr(s["period"]), place.name if place else s["territory"],
+                      indicator.label if indicator else s["indicator"],
+                      KIND_FR.get(s["kind"], s["kind"]),
+                      f"{signed_fr(s['abs_change'], decimals)} {unit}",
+                      f"{s['expected']:.{decimals}f} [{s['interval_low']:.{decimals}f}–"
+                      f"{s['interval_high']:.{decimals}f}]",
+                      f"{s['q_value']:.2g}")
+    console.print(table)
+    console.print("q : probabilité de fausse alerte corrigée (Benjamini-Hochberg) ; "
+                  f"q < 0,01 : {certainty_fr(0.005).split(' (')[0]}. "
+                  "Détail complet (méthode, p, référence) : --json.")
+
+
+@app.command("history-rebuild")
+def history_rebuild(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Rebuild the columnar history (detection's bulk copy) from the store."""
+    from veille.store.columnar import ColumnarHistory
+
+    runtime = _open(workspace)
+    applied = ColumnarHistory(runtime.workspace.history).rebuild(runtime.engine)
+    console.print(f"Rebuilt {len(applied)} indicator(s) from "
+                  f"{sum(applied.values())} delivery application(s).")
+
+
+
