@@ -1,0 +1,84 @@
+"""The command line: every command documented, errors that say what to do."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from factories import caf_file, write_catalog
+from veille.cli import app, console
+
+REPO = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console() -> None:
+    """Tables as on a wide terminal, so that assertions do not depend on wrapping."""
+    console.width = 200
+
+
+def _commands() -> list[str]:
+    group = get_command(app)
+    names = []
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        sub = getattr(command, "commands", None)
+        names += [f"{name} {s}" for s in sub] if sub else [name]
+    return names
+
+
+def test_every_command_has_help_and_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in _commands():
+        result = runner.invoke(app, [*name.split(), "--help"])
+        assert result.exit_code == 0, name
+        assert "Usage" in result.output
+        assert re.search(rf"veille {re.escape(name)}\b", readme), f"'veille {name}' not in README"
+
+
+def test_ingest_then_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    ws = write_catalog(tmp_path / "ws")
+    path = caf_file(tmp_path, "2024-03")
+    result = runner.invoke(app, ["ingest", str(path), "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "accepted" in result.output
+    again = runner.invoke(app, ["ingest", str(path), "-w", str(ws)])
+    assert "duplicate" in again.output and again.exit_code == 0
+    listed = runner.invoke(app, ["deliveries", "-w", str(ws)])
+    assert "caf_2024-03.csv" in listed.output and "accepted" in listed.output
+
+
+def test_unknown_convention_is_refused_with_the_known_ones(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           ) -> None:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    ws = write_catalog(tmp_path / "ws")
+    path = caf_file(tmp_path, "2024-03")
+    result = runner.invoke(app, ["ingest", str(path), "-c", "cpam", "-w", str(ws)])
+    assert result.exit_code == 2
+    assert "Unknown convention 'cpam'" in result.output and "caf-mensuel" in result.output
+
+
+def test_quarantine_exits_non_zero_and_names_the_report(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    ws = write_catalog(tmp_path / "ws")
+    path = caf_file(tmp_path, "2024-03", {"Q-UN-NORD": ("400", "x", "1,0")})
+    result = runner.invoke(app, ["ingest", str(path), "-w", str(ws)])
+    assert result.exit_code == 1
+    assert "Quarantined" in result.output and ".rapport.txt" in result.output
+
+
+def test_broken_catalog_is_reported_with_what_to_fix(tmp_path: Path) -> None:
+    ws = write_catalog(tmp_path / "ws")
+    (ws / "catalog" / "territories.csv").write_text(
+        "code;kind;name;parent;population\n99001;commune;X;999;10\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", "-w", str(ws)])
+    assert result.exit_code == 2
+    assert "territories.csv, entry '99001', field 'parent'" in " ".join(result.output.split())
+    assert "Fix the files named above" in result.output
