@@ -54,70 +54,82 @@ def build_batch(
 ) -> WaveInput | None:
     """Every series of ``indicators`` with a value at ``period``, on a common window
     ending at ``period`` (values after it are ignored: a late revision is judged as of
-    its own period)."""
-    blocks = []
+    its own period).
+
+    A national wave is millions of rows: the rows to keep are found first, then the
+    wave's two arrays are allocated once and filled straight from the memory-mapped
+    matrices (no per-indicator blocks stacked afterwards, which doubled the peak)."""
     end = ordinal(period)
+    plan = []
     periodicity: Periodicity | None = None
     for code in indicators:
         indicator = catalog.indicators.get(code)
         matrix = history.load(code, mmap=True)
         if indicator is None or matrix is None:
             continue
-        periodicity = matrix.periodicity
-        width = WINDOW[periodicity]
+        if periodicity is not None and matrix.periodicity is not periodicity:
+            continue
         col_end = end - matrix.first_ordinal
         if col_end < 0 or col_end >= matrix.value.shape[1]:
             continue
-        col_start = col_end - width + 1
         rows = np.flatnonzero(~np.isnan(matrix.value[:, col_end]))
         if rows.size == 0:
             continue
-        values = _window(matrix.value, rows, col_start, col_end)
-        denominator = _window(matrix.denominator, rows, col_start, col_end)
-        codes = [matrix.territories[i] for i in rows]
-        blocks.append((indicator, codes, values, denominator))
-    if not blocks or periodicity is None:
+        periodicity = matrix.periodicity
+        plan.append((indicator, matrix, rows, col_end))
+    if not plan or periodicity is None:
         return None
     width = WINDOW[periodicity]
     periods = [from_ordinal(end - width + 1 + i, periodicity) for i in range(width)]
-    return WaveInput(_assemble(catalog, blocks, periods, periodicity), periodicity, period)
+    return WaveInput(_assemble(catalog, plan, periods, periodicity), periodicity, period)
 
 
-def _window(array: np.ndarray, rows: np.ndarray, start: int, end: int) -> np.ndarray:
-    out = np.full((rows.size, end - start + 1), np.nan)
+def _window(
+    array: np.ndarray, rows: np.ndarray, start: int, end: int, out: np.ndarray
+) -> np.ndarray:
+    """Copy columns ``start..end`` of ``rows`` into ``out`` (NaN before the matrix starts)."""
     lo = max(start, 0)
+    out[:, : lo - start] = np.nan
     out[:, lo - start :] = array[rows, lo : end + 1]
     return out
 
 
 def _assemble(
-    catalog: Catalog, blocks: list, periods: list[str], periodicity: Periodicity
+    catalog: Catalog, plan: list, periods: list[str], periodicity: Periodicity
 ) -> SeriesBatch:
+    width = len(periods)
+    n = sum(rows.size for _, _, rows, _ in plan)
+    values = np.empty((n, width))
+    exposure = np.empty((n, width))
     keys: list[tuple[str, str]] = []
-    values, exposure, kinds, polarity, breaks = [], [], [], [], []
-    for indicator, codes, vals, den in blocks:
+    kinds, polarity, breaks = [], [], []
+    at = 0
+    for indicator, matrix, rows, col_end in plan:
         ind: Indicator = indicator
-        pops = np.array(
-            [
-                float(catalog.territories[c].population or np.nan)
-                if c in catalog.territories
-                else np.nan
-                for c in codes
-            ]
-        )
-        if ind.kind is IndicatorKind.RATE:
-            exp = den
-        elif ind.kind is IndicatorKind.COUNT:
-            exp = np.where(np.isnan(den), pops[:, None], den)
+        part = slice(at, at + rows.size)
+        at += rows.size
+        col_start = col_end - width + 1
+        _window(matrix.value, rows, col_start, col_end, values[part])
+        exp = exposure[part]
+        if ind.kind is IndicatorKind.AMOUNT:
+            exp.fill(np.nan)
         else:
-            exp = np.full_like(vals, np.nan)
+            _window(matrix.denominator, rows, col_start, col_end, exp)
+        codes = [matrix.territories[i] for i in rows]
+        if ind.kind is IndicatorKind.COUNT:
+            pops = np.array(
+                [
+                    float(catalog.territories[c].population or np.nan)
+                    if c in catalog.territories
+                    else np.nan
+                    for c in codes
+                ]
+            )
+            np.copyto(exp, pops[:, None], where=np.isnan(exp))
         keys += [(ind.code, c) for c in codes]
-        values.append(vals)
-        exposure.append(exp)
-        kinds += [ind.kind.value] * len(codes)
-        polarity += [ind.polarity.sign] * len(codes)
-        brk = _break_index(ind, periods)
-        breaks += [brk] * len(codes)
+        kinds.append(np.full(rows.size, ind.kind.value, dtype=object))
+        polarity.append(np.full(rows.size, ind.polarity.sign))
+        breaks.append(np.full(rows.size, _break_index(ind, periods)))
     index = {k: i for i, k in enumerate(keys)}
     parent = [
         index.get((ind, catalog.territories[t].parent or ""), -1)
@@ -129,11 +141,11 @@ def _assemble(
         keys=keys,
         periods=periods,
         season_length=periodicity.per_year,
-        values=np.vstack(values),
-        exposure=np.vstack(exposure),
-        kind=np.array(kinds, dtype=object),
-        polarity=np.array(polarity),
-        breaks=np.array(breaks),
+        values=values,
+        exposure=exposure,
+        kind=np.concatenate(kinds),
+        polarity=np.concatenate(polarity),
+        breaks=np.concatenate(breaks),
         parent=np.array(parent),
     )
 
