@@ -97,7 +97,8 @@ def period_label(text: str, match: dict[str, str | None], periodicity: Periodici
     """Canonical label from a pattern match, or (None, what was expected)."""
     example = {Periodicity.ANNUAL: "2024", Periodicity.QUARTERLY: "2024-Q1 or 2024-T1",
                Periodicity.MONTHLY: "2024-03"}[periodicity]
-    expected = f"a {periodicity.value} period such as {example}"
+    article = "an" if periodicity.value[0] in "aeiou" else "a"
+    expected = f"{article} {periodicity.value} period such as {example}"
     year, quarter, month = match.get("year"), match.get("quarter"), match.get("month")
     if year is None:
         return None, expected

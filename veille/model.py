@@ -175,7 +175,7 @@ class Provider(Strict):
 class FileSpec(Strict):
     """How to read the bytes of a provider file."""
 
-    format: Literal["csv", "xlsx", "ods"] | None = None
+    format: Literal["csv", "xlsx", "xls", "ods"] | None = None
     encoding: str = "utf-8"
     separator: str = ";"
     decimal: str = ","

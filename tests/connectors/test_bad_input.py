@@ -260,11 +260,19 @@ def test_missing_sheet(tmp_path, small_catalog, may_2024):
 
 
 def test_unsupported_format(tmp_path, small_catalog, may_2024):
+    path = tmp_path / "caf_2024-03.dbf"
+    path.write_bytes(b"\x03\x7c\x01\x01")
+    parsed = parse_delivery(path, wide_convention(), small_catalog, clock=may_2024)
+    problem = only(parsed, "format")
+    assert problem.value == ".dbf" and ".xlsx, .xls or .ods" in problem.expected
+
+
+def test_truncated_xls_is_unreadable(tmp_path, small_catalog, may_2024):
     path = tmp_path / "caf_2024-03.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0")
     parsed = parse_delivery(path, wide_convention(), small_catalog, clock=may_2024)
-    problem = only(parsed, "format")
-    assert problem.value == ".xls" and "Excel 97-2003" in problem.expected
+    problem = only(parsed, "unreadable")
+    assert "a valid XLS spreadsheet" in problem.expected
 
 
 def test_unreadable_path(tmp_path, small_catalog, may_2024):

@@ -124,15 +124,25 @@ def test_insee_revenus_iris_decimal_commas(clock):
         bool(r[header.index("NbMen")].strip()) for r in data)
 
 
-def test_insee_xls_variant_is_refused_with_a_clear_problem(clock):
-    # No .xls engine (xlrd) is installed: the delivery must be quarantined, not crash.
-    convention = load_convention("insee_caf_iris_2009.yaml").model_copy(
-        update={"file": load_convention("insee_caf_iris_2009.yaml").file.model_copy(
-            update={"format": None})})
-    parsed = parse_delivery(CAF_IRIS.with_suffix(".xls"), convention,
-                            catalog_of([], []), clock=clock)
-    assert [p.kind for p in parsed.problems] == ["format"]
-    assert "Excel 97-2003" in parsed.problems[0].expected
+def test_insee_xls_variant_gives_the_same_observations_as_the_csv(clock):
+    # The provider also sent Excel 97-2003 (.xls); read through calamine, the same mapping
+    # must give the same values and secret cells as the CSV of the same delivery.
+    convention = load_convention("insee_caf_iris_2009.yaml")
+    header, data = _insee_rows(CAF_IRIS, ",")
+    catalog = _iris_catalog(header, data, convention, {})
+    from_csv = parse_delivery(CAF_IRIS, convention, catalog, clock=clock)
+    xls = convention.model_copy(update={
+        "file": convention.file.model_copy(update={"format": None}),
+        "period": convention.period.model_copy(
+            update={"pattern": convention.period.pattern.replace(r"\.csv$", r"\.xls$")})})
+    from_xls = parse_delivery(CAF_IRIS.with_suffix(".xls"), xls, catalog, clock=clock)
+    assert from_xls.ok, [str(p) for p in from_xls.problems[:5]]
+    keys = ["indicator", "territory", "period"]
+    a = from_csv.observations.sort_values(keys).reset_index(drop=True)
+    b = from_xls.observations.sort_values(keys).reset_index(drop=True)
+    assert len(a) == len(b) > 500
+    assert (a["status"] == b["status"]).all()
+    assert a["value"].fillna(-1).tolist() == b["value"].fillna(-1).tolist()
 
 
 def test_ssmsi_offences_loire_long(clock):

@@ -131,22 +131,29 @@ class ColumnarHistory:
             accepted = deliveries.accepted_since(conn, 0)
         wanted = set(indicators) if indicators is not None else {
             code for d in accepted for code in d.indicators}
-        applied: dict[str, int] = {}
+        todo: dict[str, list[int]] = {}
         for indicator in sorted(wanted):
-            matrix = self.load(indicator)
+            matrix = self.load(indicator, mmap=True)
             watermark = matrix.watermark if matrix is not None else 0
-            todo = [d.id for d in accepted if d.id > watermark and indicator in d.indicators]
-            if not todo:
-                continue
-            rows = _read_rows(engine, indicator, todo)
+            ids = [d.id for d in accepted if d.id > watermark and indicator in d.indicators]
+            if ids:
+                todo[indicator] = ids
+        if not todo:
+            return {}
+        rows = _read_rows(engine, sorted(todo), sorted({i for ids in todo.values()
+                                                         for i in ids}))
+        applied: dict[str, int] = {}
+        for indicator, ids in todo.items():
+            mine = rows[rows["indicator"] == indicator]
+            matrix = self.load(indicator)
             if matrix is None:
-                periodicity = periodicity_of(str(rows["period"].iloc[0]))
+                periodicity = periodicity_of(str(mine["period"].iloc[0]))
                 matrix = IndicatorMatrix(indicator, periodicity, 0, [], *(np.empty((0, 0)),) * 3)
-            for delivery_id in todo:
-                matrix.apply(rows[rows["delivery_id"] == delivery_id])
-            matrix.watermark = todo[-1]
+            for delivery_id in ids:
+                matrix.apply(mine[mine["delivery_id"] == delivery_id])
+            matrix.watermark = ids[-1]
             self.save(matrix)
-            applied[indicator] = len(todo)
+            applied[indicator] = len(ids)
         return applied
 
     def rebuild(self, engine: Engine) -> dict[str, int]:
@@ -156,16 +163,17 @@ class ColumnarHistory:
         return self.sync(engine)
 
 
-def _read_rows(engine: Engine, indicator: str, delivery_ids: list[int]) -> pd.DataFrame:
-    query = (select(observations.c.territory, observations.c.period, observations.c.value,
-                    observations.c.numerator, observations.c.denominator,
+def _read_rows(engine: Engine, indicators: list[str], delivery_ids: list[int]) -> pd.DataFrame:
+    """The rows of some deliveries (read through the delivery index), for some indicators."""
+    query = (select(observations.c.indicator, observations.c.territory, observations.c.period,
+                    observations.c.value, observations.c.numerator, observations.c.denominator,
                     observations.c.delivery_id)
-             .where(observations.c.indicator == indicator,
-                    observations.c.delivery_id.in_(delivery_ids))
+             .where(observations.c.delivery_id.in_(delivery_ids))
              .order_by(observations.c.delivery_id))
     with engine.connect() as conn:
         result = conn.execute(query)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    frame = frame[frame["indicator"].isin(indicators)]
     for name in ARRAYS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
