@@ -62,6 +62,39 @@ def shift_rule_matches(sub: Subscription, facts: ShiftFacts, catalog: Catalog) -
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A shift rule's conditions as plain values, checked in the routing hot loop."""
+
+    sub: Subscription
+    kinds: frozenset[str]
+    min_rank: int
+    max_q: float
+    direction: str
+    include: frozenset[str]
+
+    @classmethod
+    def of(cls, sub: Subscription) -> _Compiled:
+        rule = sub.rule
+        assert isinstance(rule, ShiftRule)
+        return cls(sub, frozenset(rule.kinds), rule.min_severity.rank,
+                   rule.max_q if rule.max_q is not None else 1.0, rule.direction,
+                   frozenset(k.value for k in sub.include))
+
+    def accepts(self, facts: ShiftFacts, rank: int, territory_kind: str) -> bool:
+        if self.kinds and facts.kind not in self.kinds:
+            return False
+        if rank < self.min_rank or facts.q_value > self.max_q:
+            return False
+        direction = self.direction
+        if direction != "any" and (
+                (direction == "up" and facts.direction <= 0)
+                or (direction == "down" and facts.direction >= 0)
+                or (direction == "bad" and facts.good_news is not False)):
+            return False
+        return not self.include or territory_kind in self.include
+
+
 @dataclass
 class SubscriptionIndex:
     """Subscriptions by what they listen to."""
@@ -71,7 +104,7 @@ class SubscriptionIndex:
     subscriptions: SubscriptionSet
     by_indicator: dict[str, list[Subscription]] = field(default_factory=dict)
     freshness: list[Subscription] = field(default_factory=list)
-    shift_keys: dict[tuple[str, str], list[Subscription]] = field(default_factory=dict)
+    shift_keys: dict[tuple[str, str], list[_Compiled]] = field(default_factory=dict)
     targets: dict[str, list[str]] = field(default_factory=dict)
     _lineage: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -79,13 +112,14 @@ class SubscriptionIndex:
     def build(cls, catalog: Catalog, subscriptions: SubscriptionSet) -> SubscriptionIndex:
         index = cls(catalog, directory(catalog), subscriptions)
         by_indicator: dict[str, list[Subscription]] = defaultdict(list)
-        shift_keys: dict[tuple[str, str], list[Subscription]] = defaultdict(list)
+        shift_keys: dict[tuple[str, str], list[_Compiled]] = defaultdict(list)
         for sub in subscriptions.items.values():
             rule = sub.rule
             if isinstance(rule, ShiftRule):
+                compiled = _Compiled.of(sub)
                 for indicator in shift_indicators(sub, rule, catalog, index.cells.get(sub.owner)):
                     for code in sub.scope:
-                        shift_keys[(indicator, code)].append(sub)
+                        shift_keys[(indicator, code)].append(compiled)
             elif isinstance(rule, FreshnessRule):
                 index.freshness.append(sub)
                 index.targets[sub.id] = targets(sub, catalog)
@@ -105,10 +139,16 @@ class SubscriptionIndex:
         return found
 
     def shift_matches(self, facts: ShiftFacts) -> list[Subscription]:
-        """Subscriptions a shift concerns, each once, in a stable order."""
-        seen: dict[str, Subscription] = {}
+        """Subscriptions a shift concerns, each once (a few look-ups, no full pass)."""
+        rank = shift_severity(facts.q_value).rank
+        territory = self.catalog.territories.get(facts.territory)
+        kind = territory.kind.value if territory is not None else ""
+        out: list[Subscription] = []
+        seen: set[str] = set()
+        keys = self.shift_keys
         for code in self.lineage(facts.territory):
-            for sub in self.shift_keys.get((facts.indicator, code), ()):
-                if sub.id not in seen and shift_rule_matches(sub, facts, self.catalog):
-                    seen[sub.id] = sub
-        return [seen[k] for k in sorted(seen)]
+            for entry in keys.get((facts.indicator, code), ()):
+                if entry.accepts(facts, rank, kind) and entry.sub.id not in seen:
+                    seen.add(entry.sub.id)
+                    out.append(entry.sub)
+        return out

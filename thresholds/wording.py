@@ -57,10 +57,18 @@ def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
     period = basis.get("period", "")
     rule = basis.get("rule") or {}
     if kind == "level":
-        side = "au-dessus" if rule.get("above") is not None else "en dessous"
-        level = rule.get("above", rule.get("below"))
-        return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, {side} du seuil "
-                f"de {fmt(level, unit)}")
+        above = rule.get("above") is not None
+        level = rule.get("above") if above else rule.get("below")
+        side = "au-dessus" if above else "en dessous"
+        crossed = value is not None and level is not None and (
+            value > level if above else value < level)
+        if crossed or rule.get("leave") is None:
+            return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, {side} du "
+                    f"seuil de {fmt(level, unit)}")
+        return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, revenu "
+                f"{'sous' if above else 'au-dessus du'} seuil de {fmt(level, unit)} mais pas "
+                f"encore {'sous' if above else 'au-dessus de'} {fmt(rule['leave'], unit)} "
+                f"(fin d'alerte)")
     if kind == "change":
         change = basis.get("change")
         mode_unit = "%" if rule.get("mode") == "relative" else unit

@@ -170,6 +170,9 @@ def check(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
 
 # Command groups living in their own modules register themselves on `app`.
 from veille import cli_detect  # noqa: E402,F401
+from veille.cli_alerts import register as _register_alerts  # noqa: E402
+
+_register_alerts(app)
 
 if __name__ == "__main__":
     app()

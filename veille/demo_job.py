@@ -46,6 +46,7 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
             progress.advance(task)
     clock.set(manifest.reference_time)
     overdue = emit_overdue(runtime.catalog, runtime.engine, clock)
+    notices = _send_digests(runtime, runner, clock)
     late = [f for f in freshness(runtime.catalog, runtime.engine, clock) if f.overdue]
     with runtime.engine.connect() as conn:
         rows = deliveries.list_deliveries(conn)
@@ -63,6 +64,7 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
         "revisions": events.get("DeliveryRevised", 0),
         "shifts": events.get("ShiftDetected", 0),
         "retractions": events.get("ShiftRetracted", 0),
+        **notices,
     }
     result = _score(runtime, manifest.ground_truth)
     figures.update(precision=result.precision, recall=result.recall(),
@@ -71,6 +73,33 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
     _print_summary(console, workspace, figures, quarantined)
     _print_score(console, result)
     return figures
+
+
+def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:  # type: ignore[no-untyped-def]
+    """At the reference time: route what is left (late deliveries), check freshness,
+    compose the digests and alerts that are due and send them to the outbox channel."""
+    from digests.send import channel_for, deliver_due, policy_for
+    from thresholds.route import watch_freshness
+    from veille.store import alerts as alert_store
+    from veille.store import notifications
+
+    runner.run_pending()
+    _clear(runtime.workspace.outbox)  # files of an earlier demo would mislead
+    now = clock.now()
+    watch_freshness(now, routing=runner.routing, engine=runtime.engine)
+    deliver_due(now, catalog=runtime.catalog, cells=runner.routing.cells,
+                                   engine=runtime.engine, channel=channel_for(runtime.workspace),
+                                   base_url=runtime.workspace.settings.base_url,
+                                   policy=policy_for(runtime.workspace))
+    with runtime.engine.connect() as conn:
+        alerts = alert_store.list_alerts(conn)
+        sent = notifications.list_digests(conn)
+        log = notifications.log_entries(conn)
+    return {"alerts": len(alerts),
+            "digests_sent": sum(1 for d in sent if d["kind"] == "digest"
+                                and d["status"] == "sent"),
+            "messages_sent": sum(1 for d in sent if d["status"] == "sent"),
+            "notifications": sum(1 for e in log if e["outcome"] == "delivered")}
 
 
 def _score(runtime, truth_path: Path) -> Score:  # type: ignore[no-untyped-def]
@@ -135,10 +164,15 @@ def _print_summary(console: Console, workspace: Path, f: dict, quarantined: list
     table.add_row("Livraisons en retard / overdue", ", ".join(f["overdue"]) or "aucune")
     table.add_row("Évolutions détectées / shifts detected", str(f["shifts"]))
     table.add_row("Évolutions retirées / shifts retracted", str(f["retractions"]))
+    table.add_row("Alertes / alerts", str(f["alerts"]))
+    table.add_row("Digests envoyés / digests sent",
+                  f"{f['digests_sent']} ({f['messages_sent']} messages, "
+                  f"{f['notifications']} envois / sends)")
     table.add_row("Durée / duration", f"{f['seconds']:.1f} s")
     console.print(table)
     for row in quarantined:
         console.print(f"[yellow]Quarantaine[/yellow] {row.filename}: {row.report_path}")
+    console.print(f"Boîte d'envoi / outbox: {workspace.resolve() / 'outbox'}")
     console.print(f"Espace de travail / workspace: {workspace.resolve()}\n"
                   f"  base: {workspace.resolve() / 'veille.db'}\n"
                   f"  archives: {workspace.resolve() / 'archive'}\n"

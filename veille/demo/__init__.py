@@ -28,6 +28,7 @@ from veille.demo.scenario import (
     changes,
     pick,
 )
+from veille.demo.subscriptions import subscriptions_yaml
 from veille.demo.truth import malform, truth_yaml, understate
 
 __all__ = ["REFERENCE_DATE", "Delivery", "DemoManifest", "generate"]
@@ -96,7 +97,7 @@ def _write_catalog(root: Path, geo: Geography, sim: Simulation) -> None:
     files = {
         "territories.csv": territories_csv(geo), "territory_links.csv": links_csv(geo),
         "glossary.yaml": glossary_yaml(specs, thresholds), "providers.yaml": providers_yaml(),
-        "cells.yaml": cells_yaml(geo),
+        "cells.yaml": cells_yaml(geo), "subscriptions.yaml": subscriptions_yaml(geo),
     }
     files.update({f"conventions/{c.id}.yaml": convention_yaml(c, specs) for c in CONVENTIONS})
     for name, text in files.items():
