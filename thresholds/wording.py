@@ -65,8 +65,8 @@ def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
         if crossed or rule.get("leave") is None:
             return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, {side} du "
                     f"seuil de {fmt(level, unit)}")
-        return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, revenu "
-                f"{'sous' if above else 'au-dessus du'} seuil de {fmt(level, unit)} mais pas "
+        return (f"{indicator} – {territory} : {fmt(value, unit)} en {period}, repassé "
+                f"{'sous le' if above else 'au-dessus du'} seuil de {fmt(level, unit)} mais pas "
                 f"encore {'sous' if above else 'au-dessus de'} {fmt(rule['leave'], unit)} "
                 f"(fin d'alerte)")
     if kind == "change":
