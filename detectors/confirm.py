@@ -8,17 +8,22 @@ reference would overstate significance in the far tail BH works in). Rates with 
 denominator: binomial GLM (logit) on numerator/denominator, same treatment. Amounts and bare
 rates: OLS t-test. Effects compare the observed value with the counterfactual of the larger
 model without the change term, in the series' own units.
+
+The fits use the points the screen kept (past outliers set aside, see `detectors.design`) and
+the same truncation correction of the dispersion (``KAPPA``), so that screen and confirmation
+test the same thing. A gap widening also needs the series' own level to have moved in the
+widening direction (intersection-union: its p-value is the larger of the two one-sided ones).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from detectors.design import BINOMIAL, GAUSSIAN, POISSON, TEST_KINDS, Layout
+from detectors.design import BINOMIAL, GAUSSIAN, KAPPA, POISSON, TEST_KINDS, Layout
 
 SEASON_WORDS = {
     12: "saisonnalité mensuelle + tendance",
@@ -46,6 +51,8 @@ class ConfirmTask:
     mask: np.ndarray
     gap_sign: int = 1
     has_exposure: bool = True
+    own_offset: np.ndarray | None = None  # gap tests: the series' own model
+    own_mask: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -79,9 +86,9 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
     if task.family == GAUSSIAN:
         res1 = sm.OLS(y - off, x1).fit()
         gamma = float(res1.params[-1])
-        stat = float(res1.tvalues[-1]) if res1.bse[-1] > 0 else 0.0
-        phi = float(res1.scale)
-        cov = np.asarray(res1.cov_params())
+        phi = float(res1.scale) / KAPPA
+        cov = np.asarray(res1.normalized_cov_params) * phi
+        stat = gamma / float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else 0.0
         fam_word = "OLS (moindres carrés)"
         test_word = "test t de Student"
     else:
@@ -98,13 +105,22 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         res0 = sm.GLM(endog, x0, family=family, offset=off).fit()
         res1 = sm.GLM(endog, x1, family=family, offset=off).fit()
         gamma = float(res1.params[-1])
-        phi = max(1.0, float(res1.pearson_chi2) / max(df1, 1))
+        phi = max(1.0, float(res1.pearson_chi2) / (KAPPA * max(df1, 1)))
         lr = max(float(res0.deviance - res1.deviance), 0.0)
         stat = float(np.sign(gamma) * np.sqrt(lr / phi))
         cov = np.asarray(res1.normalized_cov_params) * phi
         test_word = f"rapport de vraisemblance, dispersion {phi:.2f}"
     if task.kind == "gap_widening":
         pvalue = float(stats.t.sf(task.gap_sign * stat, df1))
+        if task.own_offset is not None and task.own_mask is not None:
+            own = confirm(
+                replace(task, kind="level_shift", offset=task.own_offset, mask=task.own_mask),
+                layout,
+            )
+            df_own = int(task.own_mask.sum() - own_df_cols(layout, task.own_mask))
+            p_own = float(stats.t.sf(task.gap_sign * own.statistic, max(df_own, 1)))
+            pvalue = max(pvalue, p_own)
+            test_word += " ; et niveau propre dans le même sens (intersection-union)"
     else:
         pvalue = float(2 * stats.t.sf(abs(stat), df1))
     method = (
@@ -155,6 +171,12 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         people=people,
         method=method,
     )
+
+
+def own_df_cols(layout: Layout, mask: np.ndarray) -> int:
+    """Columns of the level-shift model on the observed points (for its residual df)."""
+    x0 = layout.x0[mask]
+    return int(np.any(x0 != 0, axis=0).sum()) + 1
 
 
 def _not_identifiable(task: ConfirmTask) -> Confirmed:

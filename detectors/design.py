@@ -16,6 +16,15 @@ read as a shift). Each test adds one column to it:
 Counts are Poisson with log link and log exposure offset (quasi: the dispersion is estimated
 from the series' own residuals, never assumed to be 1 below what the data say), rates with a
 known denominator are binomial with logit link, amounts and bare rates are Gaussian.
+
+Baselines are robust to past one-off events (a lockdown month, a data incident): a past point
+whose Pearson residual from the baseline fit lies beyond ``TRIM_Z`` robust standard deviations
+(MAD of the residuals, never below the model's own variance) is set aside, at most
+``TRIM_SHARE`` of the points, and the baseline is refitted without it. Only points before the
+trend window can be set aside (the last periods are what is being tested). The dispersion of
+the kept points is divided by ``KAPPA``, the variance of a standard normal truncated at
+``TRIM_Z``, so that trimming does not bias it low. The screen and the statsmodels
+confirmation fit the same kept points.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from detectors.batch import SeriesBatch
 
@@ -33,6 +43,12 @@ MIN_DF = 6
 WINDOW = {12: 61, 4: 21, 1: 10}
 LEVEL_K = {12: 3, 4: 2, 1: 2}
 TREND_H = {12: 12, 4: 6, 1: 4}
+TRIM_Z = 3.5
+TRIM_SHARE = 0.1
+KAPPA = float(
+    1 - 2 * TRIM_Z * stats.norm.pdf(TRIM_Z) / (2 * stats.norm.cdf(TRIM_Z) - 1)
+)
+"""E[Z^2 | |Z| < TRIM_Z]: the Pearson chi2 of the kept points is divided by it."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,11 @@ class Layout:
             out[-1] = True
             return out
         return self.extras[kind] != 0
+
+    @property
+    def trimmable(self) -> np.ndarray:
+        """Window positions that may be set aside as past outliers (before the trend window)."""
+        return np.asarray(self.extras["trend_change"] == 0)
 
 
 def make_layout(n_periods: int, season_length: int) -> Layout:
@@ -92,20 +113,57 @@ class Prepared:
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
 
 
-def prepare(batch: SeriesBatch, layout: Layout) -> Prepared:
-    n = batch.n_series
+def prepare(batch: SeriesBatch, layout: Layout, rows: np.ndarray | None = None) -> Prepared:
+    """Model inputs for ``rows`` of the batch (all rows by default).
+
+    Working on a block of rows keeps memory bounded on a national wave; a parent outside the
+    block is read from the batch directly, so a block gives the rows' answer exactly.
+    """
+    idx = np.arange(batch.n_series) if rows is None else np.asarray(rows, dtype=np.int64)
+    family, y, trials, offset, mask, level = _own(batch, layout, idx)
+    par = batch.parent[idx]
+    has_par = par >= 0
+    if has_par.any():
+        p_rows = np.unique(par[has_par])
+        p_family, _, _, _, p_mask_u, p_level_u = _own(batch, layout, p_rows)
+        where = np.searchsorted(p_rows, np.where(has_par, par, p_rows[0]))
+        p_fam = p_family[where]
+        p_mask = p_mask_u[where]
+        p_level = p_level_u[where]
+    else:
+        p_fam = np.full(idx.size, -1)
+        p_mask = np.zeros_like(mask)
+        p_level = np.full(mask.shape, np.nan)
+    same_fam = has_par & (p_fam == family)
+    gap_mask = mask & p_mask & np.isfinite(p_level) & same_fam[:, None]
+    gap_offset = offset + np.where(gap_mask, p_level, 0.0)
+    before = gap_mask & (layout.extras["level_shift"] == 0)[None, :]
+    with np.errstate(invalid="ignore"):
+        diff = np.where(before, level - p_level, 0.0).sum(axis=1)
+    gap_sign = np.where(np.nan_to_num(diff) >= 0, 1, -1)
+
+    testable = _testable(layout, family, y, mask, gap_mask, before)
+    return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable)
+
+
+def _own(
+    batch: SeriesBatch, layout: Layout, idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Family, response, trials, offset, mask and link-scale level of rows ``idx``."""
+    n = idx.size
     sl = slice(layout.start, batch.n_periods)
-    v = batch.values[:, sl]
-    expo = None if batch.exposure is None else batch.exposure[:, sl]
+    v = batch.values[idx, sl]
+    expo = None if batch.exposure is None else batch.exposure[idx, sl]
     has_expo = np.zeros_like(v, dtype=bool) if expo is None else np.isfinite(expo) & (expo > 0)
+    kind = batch.kind[idx]
     family = np.full(n, GAUSSIAN, dtype=np.int64)
-    family[batch.kind == "count"] = POISSON
-    rate_den = (batch.kind == "rate") & has_expo.any(axis=1)
+    family[kind == "count"] = POISSON
+    rate_den = (kind == "rate") & has_expo.any(axis=1)
     family[rate_den] = BINOMIAL
     fam2 = family[:, None]
 
     t_idx = np.arange(layout.start, batch.n_periods)
-    in_segment = t_idx[None, :] >= batch.breaks[:, None]
+    in_segment = t_idx[None, :] >= batch.breaks[idx][:, None]
     mask = np.isfinite(v) & in_segment
     mask &= np.where(fam2 == GAUSSIAN, True, v >= 0)
     expo_rows: np.ndarray = np.asarray(has_expo.any(axis=1))
@@ -119,29 +177,14 @@ def prepare(batch: SeriesBatch, layout: Layout) -> Prepared:
     y = np.where(mask, y, 0.0)
     offset = np.where((fam2 == POISSON) & has_expo, np.log(safe_expo), 0.0)
 
-    # Parent level on the link scale, for the gap model.
-    level = np.full(v.shape, np.nan)
+    # Level on the link scale, for the gap model of the rows whose parent this is.
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(has_expo, v / safe_expo, v)
         pois = np.log(np.where(fam2 == POISSON, rate, np.nan))
         p = np.where(fam2 == BINOMIAL, np.clip(v, 0, 1), np.nan)
         binl = np.log(p / (1 - p))
     level = np.where(fam2 == POISSON, pois, np.where(fam2 == BINOMIAL, binl, v))
-    par = batch.parent
-    has_par = par >= 0
-    pidx = np.where(has_par, par, 0)
-    plevel = level[pidx]
-    same_fam = has_par & (family[pidx] == family)
-    gap_mask = mask & mask[pidx] & np.isfinite(plevel) & same_fam[:, None]
-    gap_offset = offset + np.where(gap_mask, plevel, 0.0)
-    own = np.where(gap_mask, level, np.nan)
-    before = gap_mask & (layout.extras["level_shift"] == 0)[None, :]
-    with np.errstate(invalid="ignore"):
-        diff = np.where(before, own - plevel, 0.0).sum(axis=1)
-    gap_sign = np.where(np.nan_to_num(diff) >= 0, 1, -1)
-
-    testable = _testable(layout, family, y, mask, gap_mask, before)
-    return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable)
+    return family, y, trials, offset, mask, level
 
 
 def active_columns(layout: Layout, mask: np.ndarray) -> np.ndarray:

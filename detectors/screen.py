@@ -1,12 +1,24 @@
 """Vectorised screening: approximate p-values for every series of a wave at once.
 
-The screen fits the baseline (null) model of `detectors.design` to all series together by a
-few batched IRLS steps (one small normal-equation system per series, solved in one numpy
-call), then scores each alternative column against it: a score test with the dispersion
-re-estimated as the alternative model would (quasi-likelihood, Student reference), and for
-the one-period spike Williams' likelihood residual, which tracks the likelihood-ratio test of
-the confirmation even for small counts (a Pearson z would overstate upward spikes and
-understate dips there). For Gaussian series the result is the exact OLS t-test.
+The baseline model of `detectors.design` (one level per season and a common linear trend) has
+a closed-form weighted least-squares solution: by Frisch-Waugh, the season levels are
+weighted means within each season and the slope is the weighted regression of the
+within-season-centred response on the within-season-centred time. Each IRLS step of the
+Poisson or binomial fit is therefore a few (rows x window) @ (window x seasons) products, with
+no per-series linear system: a few microseconds per series, in blocks of rows that keep memory
+bounded and can run in parallel processes.
+
+Past one-off outliers are set aside (see `detectors.design`) and the baseline is refitted on
+the kept points. Each alternative column is then scored against the fit: a score test with the
+dispersion re-estimated as the alternative model would (quasi-likelihood, Student reference),
+and for the one-period spike Williams' likelihood residual, which tracks the likelihood-ratio
+test of the confirmation even for small counts. For Gaussian series the result is the exact
+OLS t-test.
+
+A gap widening must be news about the neighbourhood itself: its p-value is the larger of the
+gap test and the one-sided test of the series' own level shift in the widening direction (an
+intersection-union test, valid for "both moved"), so a neighbourhood that stayed put while
+its parent moved is not reported.
 
 Screening only decides which tests reach statsmodels: tests it drops enter the
 multiple-testing step with p = 1, so it can cost power but never add false alarms.
@@ -23,8 +35,11 @@ from detectors.batch import SeriesBatch
 from detectors.design import (
     BINOMIAL,
     GAUSSIAN,
+    KAPPA,
     POISSON,
     TEST_KINDS,
+    TRIM_SHARE,
+    TRIM_Z,
     Layout,
     Prepared,
     active_columns,
@@ -33,17 +48,24 @@ from detectors.design import (
 )
 from detectors.fdr import bh_threshold
 
-IRLS_STEPS = 4
+IRLS_STEPS = 2
+FLOAT = np.float32
+"""The screen computes in single precision: it only has to rank tests for statsmodels."""
 
 
 @dataclass
 class ScreenResult:
-    """Approximate p-values (n_series x 4, NaN = not testable) and the kept candidates."""
+    """Approximate p-values (n_series x 4, NaN = not testable) and the kept candidates.
+
+    ``excluded`` marks the window points set aside as past outliers (the confirmation fits
+    without them too).
+    """
 
     pvalues: np.ndarray
     testable: np.ndarray
     candidates: np.ndarray
     cutoff: float
+    excluded: np.ndarray | None = None
 
     @property
     def n_tests(self) -> int:
@@ -75,44 +97,95 @@ def screen_prepared(
     margin: float = 20.0,
     chunk: int = 20_000,
 ) -> ScreenResult:
-    """`screen` on inputs already laid out by `detectors.design.prepare`."""
+    """`screen` on inputs already laid out by `detectors.design.prepare`.
+
+    The points set aside as outliers are removed from ``prep.mask`` and ``prep.gap_mask`` in
+    place, so that tasks built from ``prep`` afterwards fit the same points.
+    """
     n_series = prep.family.shape[0]
     pvalues = np.full(prep.testable.shape, np.nan)
+    excluded = np.zeros(prep.mask.shape, dtype=bool)
     for lo in range(0, n_series, chunk):
         rows = slice(lo, min(lo + chunk, n_series))
-        pvalues[rows] = screen_pvalues(layout, prep, rows)
-    testable = prep.testable & np.isfinite(pvalues)
-    pvalues[~testable] = np.nan
+        pvalues[rows], excluded[rows] = screen_block(layout, prep, rows)
+    prep.mask &= ~excluded
+    prep.gap_mask &= ~excluded
+    return select_candidates(pvalues, prep.testable, q, floor, margin, excluded)
+
+
+def select_candidates(
+    pvalues: np.ndarray,
+    testable: np.ndarray,
+    q: float,
+    floor: float,
+    margin: float,
+    excluded: np.ndarray | None = None,
+) -> ScreenResult:
+    """The screen's decision from its p-values (see `screen`)."""
+    testable = testable & np.isfinite(pvalues)
+    pvalues = np.where(testable, pvalues, np.nan)
     tested = pvalues[testable]
     cutoff = max(floor, margin * bh_threshold(tested, q)) if tested.size else floor
     candidates = testable & (pvalues <= cutoff)
-    return ScreenResult(pvalues, testable, candidates, cutoff)
+    return ScreenResult(pvalues, testable, candidates, cutoff, excluded)
 
 
-def screen_pvalues(layout: Layout, prep: Prepared, rows: slice) -> np.ndarray:
-    """Approximate p-values for a block of rows, one column per test kind."""
+def screen_block(layout: Layout, prep: Prepared, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate p-values (one column per test kind) and set-aside points for a block."""
     n = rows.stop - rows.start
     out = np.full((n, len(TEST_KINDS)), np.nan)
+    excluded = np.zeros((n, layout.width), dtype=bool)
     fam = prep.family[rows]
+    design = Design.of(layout)
     for family in (POISSON, BINOMIAL, GAUSSIAN):
         sel = np.flatnonzero(fam == family) + rows.start
         if sel.size == 0:
             continue
         local = sel - rows.start
-        y, tr = prep.y[sel], prep.trials[sel]
-        own: np.ndarray = np.asarray(prep.testable[sel, :3].any(axis=1))
-        if own.any():
-            fit = fit_null(family, y, tr, prep.offset[sel], prep.mask[sel] & own[:, None], layout)
-            for j, kind in enumerate(TEST_KINDS[:3]):
-                stat, df, ident = score_stat(fit, layout.extras[kind], kind == "spike")
-                out[local, j] = np.where(ident, 2 * stats.t.sf(np.abs(stat), df), np.nan)
-        gap = prep.testable[sel, 3]
+        y, tr = prep.y[sel].astype(FLOAT), prep.trials[sel].astype(FLOAT)
+        testable = prep.testable[sel]
+        own = np.asarray(testable[:, :3].any(axis=1))
+        mask = prep.mask[sel] & own[:, None]
+        off = prep.offset[sel].astype(FLOAT)
+        fit = fit_null(family, y, tr, off, mask, design)
+        out_pts = outliers(fit, layout)
+        redo = np.flatnonzero(out_pts.any(axis=1))
+        if redo.size:
+            excluded[local] = out_pts
+            part = fit_null(
+                family, y[redo], tr[redo], off[redo], mask[redo] & ~out_pts[redo], design
+            )
+            fit = _merge(fit, part, redo)
+        for j, kind in enumerate(TEST_KINDS[:3]):
+            stat, df, ident = score_stat(fit, layout.extras[kind], kind == "spike")
+            out[local, j] = np.where(ident & own, 2 * stats.t.sf(np.abs(stat), df), np.nan)
+            if kind == "level_shift":
+                level_stat, level_df = stat, df
+        gap = testable[:, 3]
         if gap.any():
-            gmask = prep.gap_mask[sel] & gap[:, None]
-            fit = fit_null(family, y, tr, prep.gap_offset[sel], gmask, layout)
-            stat, df, ident = score_stat(fit, layout.extras["gap_widening"], False)
-            out[local, 3] = np.where(ident, stats.t.sf(prep.gap_sign[sel] * stat, df), np.nan)
-    return out
+            gmask = prep.gap_mask[sel] & gap[:, None] & ~out_pts
+            gfit = fit_null(family, y, tr, prep.gap_offset[sel].astype(FLOAT), gmask, design)
+            stat, df, ident = score_stat(gfit, layout.extras["gap_widening"], False)
+            sign = prep.gap_sign[sel]
+            p_gap = stats.t.sf(sign * stat, df)
+            p_own = stats.t.sf(sign * level_stat, level_df)
+            out[local, 3] = np.where(ident & gap, np.maximum(p_gap, p_own), np.nan)
+    return out, excluded
+
+
+@dataclass(frozen=True)
+class Design:
+    """The baseline design in the form the closed-form fit uses."""
+
+    seasons: np.ndarray  # (W, S) one-hot season of each window position
+    time: np.ndarray  # (W,) trend column
+    x0: np.ndarray  # (W, p) the full baseline design (for the active-column count)
+
+    @staticmethod
+    def of(layout: Layout) -> Design:
+        s = layout.season_length
+        x0 = layout.x0.astype(FLOAT)
+        return Design(x0[:, :s].copy(), x0[:, s].copy(), x0)
 
 
 @dataclass
@@ -122,10 +195,37 @@ class NullFit:
     trials: np.ndarray
     mask: np.ndarray
     mu: np.ndarray  # fitted mean in response units
-    w: np.ndarray  # working weights, 0 where masked
-    ainv: np.ndarray  # (n, p, p) inverse information
-    x: np.ndarray
+    w: np.ndarray  # working weights (variance function), 0 where masked
+    design: Design
+    sw: np.ndarray  # (n, S) weight per season
+    tc: np.ndarray  # (n, W) time centred within season (weighted)
+    stt: np.ndarray  # (n,) weighted sum of squares of tc
     df: np.ndarray  # residual degrees of freedom of the null model
+
+
+def _wls(
+    w: np.ndarray, z: np.ndarray, d: Design
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted fit of season levels + slope: fitted values, season weights, centred time
+    and its weighted sum of squares (Frisch-Waugh, closed form)."""
+    sw, tc, stt = _centre_time(w, d)
+    wz = w * z
+    zbar = (wz @ d.seasons) / np.where(sw > 0, sw, 1.0)
+    slope = (wz * tc).sum(axis=1) / np.where(stt > 0, stt, 1.0)
+    return zbar @ d.seasons.T + slope[:, None] * tc, sw, tc, stt
+
+
+def _centre_time(w: np.ndarray, d: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Season weights, time centred within season, and sum of w tc^2 (0 if no slope can be
+    fitted, e.g. one point per season)."""
+    sw = w @ d.seasons
+    wt = w * d.time
+    tbar = (wt @ d.seasons) / np.where(sw > 0, sw, 1.0)
+    tc = d.time - tbar @ d.seasons.T
+    stt = (wt * tc).sum(axis=1)
+    ok = stt > 1e-6 * np.maximum(w.sum(axis=1), 1e-30)
+    tc *= ok[:, None]
+    return sw, tc, np.where(ok, stt, 0.0)
 
 
 def fit_null(
@@ -134,64 +234,84 @@ def fit_null(
     trials: np.ndarray,
     offset: np.ndarray,
     mask: np.ndarray,
-    layout: Layout,
+    design: Design,
 ) -> NullFit:
-    """Batched IRLS of the baseline model, one system per row."""
-    x = layout.x0
-    n, width = y.shape
-    p = x.shape[1]
-    outer = np.einsum("tp,tq->tpq", x, x).reshape(width, p * p)
-    m = mask.astype(float)
-    if family == POISSON:
-        mu = y + 0.5
-        eta = np.log(mu)
-    elif family == BINOMIAL:
-        pi = (y + 0.5) / (trials + 1.0)
-        eta = np.log(pi / (1 - pi))
-        mu = trials * pi
-    else:
-        mu = np.zeros_like(y)
-        eta = mu
-    steps = 1 if family == GAUSSIAN else IRLS_STEPS
-    for _ in range(steps):
-        if family == POISSON:
-            w = mu * m
-            z = eta - offset + (y - mu) / mu
-        elif family == BINOMIAL:
-            var = mu * (1 - mu / trials)
-            w = var * m
-            z = eta - offset + (y - mu) / np.maximum(var, 1e-12)
-        else:
-            w = m
-            z = y - offset
-        a = _information(w, outer, n, p)
-        beta = np.linalg.solve(a, ((w * z) @ x)[..., None])[..., 0]
-        eta = np.clip(beta @ x.T + offset, -30, 30)
-        if family == POISSON:
-            mu = np.exp(eta)
-        elif family == BINOMIAL:
-            mu = trials / (1 + np.exp(-eta))
-        else:
-            mu = eta
-    if family == POISSON:
-        w = mu * m
-    elif family == BINOMIAL:
-        w = mu * (1 - mu / trials) * m
-    else:
+    """IRLS of the baseline model for many rows at once, each step in closed form.
+
+    It starts from the exact fit without trend (season totals), so that two Newton steps
+    reach the maximum likelihood (the trend is a few per cent a year)."""
+    m = mask.astype(y.dtype)
+    seasons = design.seasons
+    if family == GAUSSIAN:
         w = m
-    ainv = np.linalg.inv(_information(w, outer, n, p))
-    df = mask.sum(axis=1) - active_columns(layout, mask).sum(axis=1)
-    return NullFit(family, y, trials, mask, mu, w, ainv, x, df)
+        lin, sw, tc, stt = _wls(w, y - offset, design)
+        mu = lin + offset
+    else:
+        ys = (y * m) @ seasons
+        if family == POISSON:
+            ex = np.exp(offset)
+            es = (ex * m) @ seasons
+            rate = (ys + 0.1) / np.where(es > 0, es, 1.0)
+            mu = ex * (rate @ seasons.T)
+        else:
+            ns = (trials * m) @ seasons
+            pi = (ys + 0.5) / (ns + 1.0)
+            mu = trials * (pi @ seasons.T)
+        for _ in range(IRLS_STEPS):
+            if family == POISSON:
+                w = mu * m
+                z = np.log(mu) - offset + (y - mu) / mu
+            else:
+                var = np.maximum(mu * (1 - mu / trials), 1e-12)
+                w = var * m
+                z = np.log(mu / (trials - mu)) - offset + (y - mu) / var
+            lin, _, _, _ = _wls(w, z, design)
+            eta = np.clip(lin + offset, -30, 30)
+            mu = np.exp(eta) if family == POISSON else trials / (1 + np.exp(-eta))
+        w = mu * m if family == POISSON else mu * (1 - mu / trials) * m
+        sw, tc, stt = _centre_time(w, design)
+    act = (m @ (design.x0 != 0).astype(m.dtype)) > 0
+    df = mask.sum(axis=1) - act.sum(axis=1)
+    return NullFit(family, y, trials, mask, mu, w, design, sw, tc, stt, df)
 
 
-def _information(w: np.ndarray, outer: np.ndarray, n: int, p: int) -> np.ndarray:
-    """X'WX per row; unobserved columns get a unit diagonal, and a relative ridge of 1e-10
-    keeps a degenerate row from stopping the whole batch (its tests are then flagged as not
-    identifiable)."""
-    a = (w @ outer).reshape(n, p, p)
-    diag = np.einsum("npp->np", a)
-    a[:, np.arange(p), np.arange(p)] = np.where(diag > 0, diag * (1 + 1e-10), 1.0)
-    return a
+def _merge(fit: NullFit, part: NullFit, rows: np.ndarray) -> NullFit:
+    """``fit`` with ``rows`` replaced by ``part`` (a refit of those rows)."""
+    out = {}
+    for name in ("y", "trials", "mask", "mu", "w", "sw", "tc", "stt", "df"):
+        arr = getattr(fit, name).copy()
+        arr[rows] = getattr(part, name)
+        out[name] = arr
+    return NullFit(family=fit.family, design=fit.design, **out)
+
+
+def outliers(fit: NullFit, layout: Layout) -> np.ndarray:
+    """Past points whose Pearson residual is beyond ``TRIM_Z`` robust SDs (at most
+    ``TRIM_SHARE`` of them per series, the largest first)."""
+    eligible = fit.mask & layout.trimmable[None, :]
+    n_elig = eligible.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if fit.family == GAUSSIAN:
+            r = np.abs(fit.y - fit.mu)
+        else:
+            r = np.abs(fit.y - fit.mu) / np.sqrt(np.maximum(fit.w, 1e-12))
+    r = np.where(eligible, r, np.inf)
+    srt = np.sort(r, axis=1)
+    rows = np.arange(r.shape[0])
+    k = np.maximum(n_elig, 1)
+    med = 0.5 * (srt[rows, (k - 1) // 2] + srt[rows, k // 2])
+    scale = 1.4826 * med
+    if fit.family != GAUSSIAN:
+        scale = np.maximum(scale, 1.0)  # never below the model's own variance
+    limit = np.where(scale > 0, TRIM_Z * scale, np.inf)
+    cap = np.floor(TRIM_SHARE * n_elig).astype(np.int64)
+    # The (cap+1)-th largest residual: only residuals above it may go.
+    pos = np.clip(n_elig - cap - 1, 0, r.shape[1] - 1)
+    kth = np.where(cap > 0, srt[rows, pos], np.inf)
+    limit = np.maximum(limit, kth)
+    out = eligible & (r > limit[:, None])
+    out[n_elig < 10] = False
+    return out
 
 
 def deviance_units(family: int, y: np.ndarray, mu: np.ndarray, trials: np.ndarray) -> np.ndarray:
@@ -214,25 +334,34 @@ def score_stat(
     """Signed statistic for adding ``col``, its Student degrees of freedom, and whether the
     column is identifiable (not a combination of the baseline columns on observed points)."""
     m = fit.mask
+    d = fit.design
+    w = fit.w
+    col = col.astype(w.dtype)
     resid = np.where(m, fit.y - fit.mu, 0.0)
     u = resid @ col
-    xtwc = (fit.w * col) @ fit.x
-    v = (fit.w @ (col * col)) - np.einsum("np,npq,nq->n", xtwc, fit.ainv, xtwc)
-    ident = v > 1e-7 * np.maximum(fit.w @ (col * col), 1e-300)
+    # Residual of col after the weighted projection on the baseline (closed form).
+    safe = np.where(fit.sw > 0, fit.sw, 1.0)
+    cbar = ((w * col) @ d.seasons) / safe
+    cc = col - cbar @ d.seasons.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(fit.stt > 0, (w * cc * fit.tc).sum(axis=1) / fit.stt, 0.0)
+    ct = cc - k[:, None] * fit.tc
+    v = (w * ct * ct).sum(axis=1)
+    ident = v > 1e-7 * np.maximum(w @ (col * col), 1e-300)
     v = np.maximum(v, 1e-12)
     df1 = np.maximum(fit.df - 1, 1)
     if fit.family == GAUSSIAN:
         rss1 = np.maximum((resid**2).sum(axis=1) - u * u / v, 0.0)
-        sigma2 = rss1 / df1
+        sigma2 = rss1 / (KAPPA * df1)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = np.where(sigma2 > 1e-12, u / np.sqrt(sigma2 * v), 0.0)
         return stat, df1, ident
-    varfun = np.where(m, fit.w, 1.0)
+    varfun = np.where(m, w, 1.0)
     x2 = np.where(m, resid**2 / np.maximum(varfun, 1e-12), 0.0).sum(axis=1)
-    phi = np.maximum(1.0, (x2 - u * u / v) / df1)
+    phi = np.maximum(1.0, (x2 - u * u / v) / (KAPPA * df1))
     if single_point:
         idx = int(np.flatnonzero(col)[-1])
-        w_t = np.maximum(fit.w[:, idx], 1e-12)
+        w_t = np.maximum(w[:, idx], 1e-12)
         one_minus_h = np.clip(v / w_t, 1e-6, 1.0)
         r_p2 = resid[:, idx] ** 2 / w_t
         r_d2 = deviance_units(fit.family, fit.y[:, idx], fit.mu[:, idx], fit.trials[:, idx])
@@ -241,3 +370,6 @@ def score_stat(
     else:
         stat = u / np.sqrt(phi * v)
     return stat, df1, ident
+
+
+__all__ = ["ScreenResult", "active_columns", "screen", "screen_block", "screen_prepared"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -14,7 +15,7 @@ from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
-from detectors.screen import screen_prepared
+from detectors.screen import screen_block, select_candidates
 
 CHANGE_KINDS = TEST_KINDS
 
@@ -66,20 +67,33 @@ def detect_wave(
     parallel_threshold: int = 2000,
     max_workers: int | None = None,
     chunk_size: int = 400,
+    screen_chunk: int = 20_000,
+    screen_parallel_threshold: int = 60_000,
 ) -> WaveResult:
     """Detect the changes of the last period of ``batch`` with FDR ``q`` over the wave.
 
-    ``confirm_all`` skips the screen (every testable test goes to statsmodels): the
-    reference the screen is checked against.
+    The screen runs over blocks of ``screen_chunk`` rows (in worker processes when the wave
+    has more than ``screen_parallel_threshold`` series), so memory stays bounded whatever
+    the wave's size; only the candidates' rows are laid out again for statsmodels.
+    ``confirm_all`` skips the screen's decision (every testable test goes to statsmodels):
+    the reference the screen is checked against.
     """
     t_start = time.perf_counter()
+    layout = make_layout(batch.n_periods, batch.season_length)
+    workers = max_workers or os.cpu_count() or 1
     with threadpool_limits(1):
-        layout = make_layout(batch.n_periods, batch.season_length)
-        prep = prepare(batch, layout)
-        scr = screen_prepared(layout, prep, q, screen_floor, screen_margin)
+        pvals, excluded, testable = _screen_all(
+            batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
+            else 1
+        )
+        scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
+        chosen = scr.testable if confirm_all else scr.candidates
+        rows = np.flatnonzero(chosen.any(axis=1))
+        prep = prepare(batch, layout, rows)
+        prep.mask &= ~excluded[rows]
+        prep.gap_mask &= ~excluded[rows]
     t_screen = time.perf_counter()
-    chosen = scr.testable if confirm_all else scr.candidates
-    tasks = _tasks(batch, prep, chosen)
+    tasks = _tasks(batch, prep, rows, chosen[rows])
     results = _run(tasks, layout, parallel_threshold, max_workers, chunk_size)
     t_confirm = time.perf_counter()
 
@@ -92,8 +106,10 @@ def detect_wave(
     reject, qvalues = benjamini_hochberg(pvalues.ravel(), q)
     reject = reject.reshape(pvalues.shape)
     qvalues = qvalues.reshape(pvalues.shape)
+    local = {int(r): k for k, r in enumerate(rows)}
     findings = [
-        _finding(batch, layout, prep, by_test[(int(i), int(j))], float(qvalues[i, j]))
+        _finding(batch, layout, prep, local[int(i)], by_test[(int(i), int(j))],
+                 float(qvalues[i, j]))
         for i, j in np.argwhere(reject)
     ]
     links = link_to_parents(
@@ -122,30 +138,76 @@ def detect_wave(
     )
 
 
+_SHARED: tuple[SeriesBatch, Layout] | None = None
+
+
+def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen rows lo..hi of the shared batch (in this process or a forked worker)."""
+    assert _SHARED is not None
+    batch, layout = _SHARED
+    with threadpool_limits(1):
+        prep = prepare(batch, layout, np.arange(lo, hi))
+        p, ex = screen_block(layout, prep, slice(0, hi - lo))
+    return p, ex, prep.testable
+
+
+def _screen_all(
+    batch: SeriesBatch, layout: Layout, chunk: int, workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Screen every row, block by block; blocks go to forked workers (which share the batch
+    without copying it) when ``workers`` > 1 and the platform can fork."""
+    global _SHARED
+    n = batch.n_series
+    pvals = np.full((n, len(TEST_KINDS)), np.nan)
+    excluded = np.zeros((n, layout.width), dtype=bool)
+    testable = np.zeros((n, len(TEST_KINDS)), dtype=bool)
+    bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+    _SHARED = (batch, layout)
+    try:
+        if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                parts = pool.map(_screen_rows, *zip(*bounds, strict=True))
+                for (lo, hi), (p, ex, te) in zip(bounds, parts, strict=True):
+                    pvals[lo:hi], excluded[lo:hi], testable[lo:hi] = p, ex, te
+        else:
+            for lo, hi in bounds:
+                pvals[lo:hi], excluded[lo:hi], testable[lo:hi] = _screen_rows(lo, hi)
+    finally:
+        _SHARED = None
+    return pvals, excluded, testable
+
+
 def _test_kind(change: str) -> str:
     return "spike" if change == "dip" else change
 
 
-def _tasks(batch: SeriesBatch, prep: Prepared, chosen: np.ndarray) -> list[ConfirmTask]:
+def _tasks(
+    batch: SeriesBatch, prep: Prepared, rows: np.ndarray, chosen: np.ndarray
+) -> list[ConfirmTask]:
+    """One task per chosen test; ``prep`` and ``chosen`` are laid out on ``rows``."""
     has_expo = (
         np.zeros(batch.n_series, dtype=bool)
         if batch.exposure is None
         else np.isfinite(batch.exposure).any(axis=1)
     )
     tasks = []
-    for i, j in np.argwhere(chosen):
+    for k, j in np.argwhere(chosen):
+        i = int(rows[k])
         gap = TEST_KINDS[j] == "gap_widening"
         tasks.append(
             ConfirmTask(
-                series=int(i),
+                series=i,
                 kind=TEST_KINDS[j],
-                family=int(prep.family[i]),
-                y=prep.y[i],
-                trials=prep.trials[i],
-                offset=prep.gap_offset[i] if gap else prep.offset[i],
-                mask=prep.gap_mask[i] if gap else prep.mask[i],
-                gap_sign=int(prep.gap_sign[i]),
+                family=int(prep.family[k]),
+                y=prep.y[k],
+                trials=prep.trials[k],
+                offset=prep.gap_offset[k] if gap else prep.offset[k],
+                mask=prep.gap_mask[k] if gap else prep.mask[k],
+                gap_sign=int(prep.gap_sign[k]),
                 has_exposure=bool(has_expo[i]),
+                own_offset=prep.offset[k] if gap else None,
+                own_mask=prep.mask[k] if gap else None,
             )
         )
     return tasks
@@ -170,7 +232,7 @@ def _run(
 
 
 def _finding(
-    batch: SeriesBatch, layout: Layout, prep: Prepared, r: Confirmed, qvalue: float
+    batch: SeriesBatch, layout: Layout, prep: Prepared, k: int, r: Confirmed, qvalue: float
 ) -> Finding:
     i = r.series
     change = r.kind
@@ -195,12 +257,12 @@ def _finding(
         p_value=r.pvalue,
         q_value=qvalue,
         method=r.method,
-        baseline=_baseline(batch, layout, prep, i, r.kind),
+        baseline=_baseline(batch, layout, prep, k, r.kind),
     )
 
 
-def _baseline(batch: SeriesBatch, layout: Layout, prep: Prepared, i: int, kind: str) -> str:
-    mask = prep.gap_mask[i] if kind == "gap_widening" else prep.mask[i]
+def _baseline(batch: SeriesBatch, layout: Layout, prep: Prepared, k: int, kind: str) -> str:
+    mask = prep.gap_mask[k] if kind == "gap_widening" else prep.mask[k]
     before = mask & ~layout.effect(kind)
     pos = np.flatnonzero(before)
     first = batch.periods[layout.start + int(pos[0])]
