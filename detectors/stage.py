@@ -77,6 +77,7 @@ def build_batch(
             continue
         periodicity = matrix.periodicity
         plan.append((indicator, matrix, rows, col_end))
+    matrix = None  # release the last memory map too
     if not plan or periodicity is None:
         return None
     width = WINDOW[periodicity]
@@ -104,7 +105,8 @@ def _assemble(
     keys: list[tuple[str, str]] = []
     kinds, polarity, breaks = [], [], []
     at = 0
-    for indicator, matrix, rows, col_end in plan:
+    while plan:  # drop each memory map once copied: mapped pages count in the peak RSS
+        indicator, matrix, rows, col_end = plan.pop(0)
         ind: Indicator = indicator
         part = slice(at, at + rows.size)
         at += rows.size
