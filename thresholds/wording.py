@@ -6,48 +6,11 @@ secrecy masks (the router leaves them out), so nothing here can leak one.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-KIND_FR = {
-    "spike": "pic ponctuel",
-    "level_shift": "changement de niveau",
-    "trend_change": "rupture de tendance",
-    "gap_widening": "écart qui se creuse avec le territoire parent",
-}
+from veille.wording import KIND_FR, certainty, fmt, signed
 
-NBSP = "\u202f"
-
-
-def fmt(value: float | None, unit: str = "", digits: int | None = None) -> str:
-    """French number: decimal comma, narrow space for thousands, unit after."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n.d."
-    if digits is None:
-        digits = 0 if abs(value) >= 100 or float(value).is_integer() else 1
-    text = f"{value:,.{digits}f}".replace(",", NBSP).replace(".", ",")
-    unit = unit.strip()
-    if not unit:
-        return text
-    return f"{text}{NBSP}{unit}" if unit in {"%", "€", "€/m²"} else f"{text} {unit}"
-
-
-def signed(value: float, unit: str = "", digits: int | None = None) -> str:
-    text = fmt(abs(value), unit, digits)
-    return ("+" if value > 0 else "−" if value < 0 else "") + text
-
-
-def certainty(q_value: float | None) -> str:
-    """How sure, in plain words (the FDR-adjusted q-value of the detection)."""
-    if q_value is None:
-        return ""
-    if q_value < 0.001:
-        return "quasi certain (moins d'une chance sur mille d'une fausse alerte)"
-    if q_value < 0.01:
-        return "très probable (moins d'une chance sur cent d'une fausse alerte)"
-    if q_value < 0.05:
-        return "probable (moins d'une chance sur vingt d'une fausse alerte)"
-    return "à confirmer (signal faible)"
+__all__ = ["KIND_FR", "certainty", "fmt", "headline", "signed"]
 
 
 def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,

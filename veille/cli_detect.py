@@ -11,7 +11,7 @@ from rich.table import Table
 from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, app, console
 from veille.model import Theme
 from veille.periods import label_fr
-from veille.wording import KIND_FR, certainty_fr, signed_fr
+from veille.wording import KIND_FR, certainty, signed
 
 
 @app.command()
@@ -81,13 +81,13 @@ def shifts(
         table.add_row(label_fr(s["period"]), place.name if place else s["territory"],
                       indicator.label if indicator else s["indicator"],
                       KIND_FR.get(s["kind"], s["kind"]),
-                      f"{signed_fr(s['abs_change'], decimals)} {unit}",
+                      signed(s["abs_change"], unit, decimals),
                       f"{s['expected']:.{decimals}f} [{s['interval_low']:.{decimals}f}–"
                       f"{s['interval_high']:.{decimals}f}]",
                       f"{s['q_value']:.2g}")
     console.print(table)
     console.print("q : probabilité de fausse alerte corrigée (Benjamini-Hochberg) ; "
-                  f"q < 0,01 : {certainty_fr(0.005).split(' (')[0]}. "
+                  f"q < 0,01 : {certainty(0.005).split(' (')[0]}. "
                   "Détail complet (méthode, p, référence) : --json.")
 
 
