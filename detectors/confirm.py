@@ -103,7 +103,9 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
             endog = np.column_stack([y, n_tr - y])
             fam_word = "GLM quasi-binomial (logit, numérateur/dénominateur)"
         res0 = sm.GLM(endog, x0, family=family, offset=off).fit()
-        res1 = sm.GLM(endog, x1, family=family, offset=off).fit()
+        # The null fit is an excellent start for the larger model (fewer IRLS steps).
+        start = np.append(np.asarray(res0.params), 0.0)
+        res1 = sm.GLM(endog, x1, family=family, offset=off).fit(start_params=start)
         gamma = float(res1.params[-1])
         phi = max(1.0, float(res1.pearson_chi2) / (KAPPA * max(df1, 1)))
         lr = max(float(res0.deviance - res1.deviance), 0.0)
