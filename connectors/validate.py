@@ -227,7 +227,7 @@ def duplicate_problems(key: np.ndarray, rows: np.ndarray, where: Where,
         groups.setdefault(int(key[k]), []).append(int(k))
     out: list[Problem] = []
     for members in groups.values():
-        member_lines = [int(where.lines[rows[k]]) for k in members]
+        member_lines: list[int] = [int(where.lines[rows[k]]) for k in members]
         for k, line in zip(members, member_lines, strict=True):
             others = sorted({m for m in member_lines if m != line}) or [line]
             listed = ", ".join(str(m) for m in others[:MAX_LISTED])

@@ -249,14 +249,14 @@ def _cross_check(catalog: Catalog) -> list[CatalogProblem]:
             out.append(CatalogProblem(file, cid, "provider",
                                       f"unknown provider '{convention.provider}'"))
         for code in convention.indicator_codes:
-            indicator = catalog.indicators.get(code)
-            if indicator is None:
+            entry = catalog.indicators.get(code)
+            if entry is None:
                 out.append(CatalogProblem(file, cid, "indicators",
                                           f"indicator '{code}' is not in the glossary"))
-            elif indicator.periodicity is not convention.periodicity:
+            elif entry.periodicity is not convention.periodicity:
                 out.append(CatalogProblem(
                     file, cid, "periodicity",
-                    f"indicator '{code}' is {indicator.periodicity.value} in the glossary "
+                    f"indicator '{code}' is {entry.periodicity.value} in the glossary "
                     f"but the convention is {convention.periodicity.value}"))
     for cid, cell in catalog.cells.items():
         for code in cell.scope:

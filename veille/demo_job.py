@@ -75,7 +75,7 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
     return figures
 
 
-def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:  # type: ignore[no-untyped-def]
+def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:
     """At the reference time: route what is left (late deliveries), check freshness,
     compose the digests and alerts that are due and send them to the outbox channel."""
     from digests.send import channel_for, deliver_due, policy_for
@@ -102,7 +102,7 @@ def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:  
             "notifications": sum(1 for e in log if e["outcome"] == "delivered")}
 
 
-def _score(runtime, truth_path: Path) -> Score:  # type: ignore[no-untyped-def]
+def _score(runtime, truth_path: Path) -> Score:
     truth = yaml.safe_load(truth_path.read_text(encoding="utf-8"))
     children: dict[str, list[str]] = {}
     for territory in runtime.catalog.territories.values():
@@ -136,7 +136,7 @@ def _clear(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _series_count(runtime) -> int:  # type: ignore[no-untyped-def]
+def _series_count(runtime) -> int:
     from sqlalchemy import distinct, func, select, tuple_
 
     from veille.store.schema import observations

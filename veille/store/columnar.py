@@ -16,6 +16,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -98,7 +99,7 @@ class ColumnarHistory:
         if not meta_path.exists():
             return None
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         arrays = {name: np.load(self._dir(indicator) / f"{name}.npy", mmap_mode=mode)
                   for name in ARRAYS}
         return IndicatorMatrix(indicator, Periodicity(meta["periodicity"]),

@@ -54,7 +54,9 @@ def record_received(conn: Connection, *, content_hash: str, convention_id: str |
         received_at=received_at, status="received", archive_path=archive_path,
         size_bytes=size_bytes, rows_read=0, observation_count=0, secret_count=0,
         revised_count=0, problem_count=0, periods=[], indicators=[]))
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
