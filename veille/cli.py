@@ -174,5 +174,9 @@ from veille.cli_alerts import register as _register_alerts  # noqa: E402
 
 _register_alerts(app)
 
+from veille.cli_web import register as _register_web  # noqa: E402
+
+_register_web(app)
+
 if __name__ == "__main__":
     app()

@@ -248,3 +248,44 @@ notification_log = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_nflog_digest_recipient", "digest_id", "recipient"),
 )
+
+
+# --- review and web accounts (review/, portrait/) -----------------------------------------
+
+users = Table(
+    "users", metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # analyst, ccas, clspd, reader
+    Column("commune", String(40)),  # ccas and clspd: the commune they belong to
+    Column("scope", JSON, nullable=False, default=list),  # clspd: neighbourhood codes
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+review_decisions = Table(
+    "review_decisions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("shift_id", String(32), ForeignKey("shifts.shift_id"), nullable=False),
+    Column("decision", String(12), nullable=False),  # confirmed, dismissed, queried
+    Column("reason", String(40)),  # dismissals: provider_error, definition_change, ...
+    Column("comment", Text, nullable=False, default=""),
+    Column("reviewer", String(64), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("previous_status", String(12), nullable=False),
+    Index("ix_review_decision_shift", "shift_id", "decided_at"),
+)
+
+provider_queries = Table(
+    "provider_queries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
+    Column("shift_id", String(32), ForeignKey("shifts.shift_id"), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("asked_by", String(64), nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", String(64)),
+    Index("ix_provider_query_delivery", "delivery_id"),
+)

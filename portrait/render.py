@@ -1,0 +1,111 @@
+"""Rendering the portrait: one set of Jinja2 templates for the web page, the HTML file and
+the PDF (WeasyPrint), so the three never disagree. Charts are SVG drawn by matplotlib."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from portrait.charts import TrendChart
+from portrait.model import IndicatorLine, Note, Portrait
+from veille.model import IndicatorKind
+from veille.periods import label_fr
+from veille.wording import fmt, signed
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def decimals(line_or_kind: IndicatorLine | IndicatorKind) -> int:
+    kind = line_or_kind.indicator.kind if isinstance(line_or_kind, IndicatorLine) else (
+        line_or_kind)
+    return 0 if kind is IndicatorKind.COUNT else 1
+
+
+def fmt_value(value: float | None, kind: IndicatorKind, unit: str = "") -> str:
+    """A published value in French, or the secrecy mark; never a masked number."""
+    if value is None:
+        return "–"
+    return fmt(value, unit if unit in ("%", "€", "€/m²") else "", decimals(kind))
+
+
+def fmt_change(value: float | None, kind: IndicatorKind) -> str:
+    return "–" if value is None else signed(value, "", decimals(kind))
+
+
+def fmt_date(value: dt.datetime | dt.date | None) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(PARIS).strftime("%d/%m/%Y")
+    return value.strftime("%d/%m/%Y")
+
+
+def period_fr(label: str | None) -> str:
+    return "–" if not label else label_fr(label)
+
+
+def environment(extra: Iterable[Path] = ()) -> Environment:
+    env = Environment(loader=FileSystemLoader([*map(str, extra), str(TEMPLATES)]),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters.update(value=fmt_value, change=fmt_change, date=fmt_date, period=period_fr)
+    return env
+
+
+class ChartSet:
+    """Trend charts of a portrait as data URIs, drawn once per line."""
+
+    def __init__(self) -> None:
+        self.chart = TrendChart()
+
+    def uri(self, line: IndicatorLine) -> str | None:
+        svg = self.chart.svg(line.trend.values,
+                             line.commune_trend.values if line.commune_trend else None,
+                             line.agglomeration_trend.values if line.agglomeration_trend
+                             else None)
+        if svg is None:
+            return None
+        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def render_html(portrait: Portrait, *, notes: list[Note] | None = None,
+                web: bool = False, env: Environment | None = None,
+                nav: str = "") -> str:
+    """The portrait (or only ``notes`` of it, for a scoped reader) as one HTML document."""
+    env = env or environment()
+    charts = ChartSet()
+    return env.get_template("portrait.html").render(
+        portrait=portrait, notes=notes if notes is not None else portrait.notes(),
+        chart=charts.uri, web=web, nav=nav)
+
+
+def render_pdf(html: str, target: Path | None = None) -> bytes:
+    """PDF bytes of a rendered portrait (and written to ``target`` if given)."""
+    from weasyprint import HTML
+
+    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    assert pdf is not None
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(pdf)
+    return pdf
+
+
+def write_portrait(portrait: Portrait, folder: Path, *, pdf: bool = True) -> dict[str, Path]:
+    """Write ``portrait-<period>.html`` (and ``.pdf``) into ``folder``; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    html = render_html(portrait)
+    out = {"html": folder / f"portrait-{portrait.period}.html"}
+    out["html"].write_text(html, encoding="utf-8")
+    if pdf:
+        out["pdf"] = folder / f"portrait-{portrait.period}.pdf"
+        render_pdf(html, out["pdf"])
+    return out

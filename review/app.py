@@ -1,0 +1,90 @@
+"""The observatory's web application: review queue, shift pages, series, subscriptions,
+digests and the portrait, in French, served by ``veille serve`` on 127.0.0.1.
+
+One module per page type (``review/pages/*``), templates and static files beside them.
+Every route resolves the logged-in user on the server and checks role and territory
+before reading anything (``review.scope``); every POST checks the CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from portrait.published import PublishedCache
+from portrait.render import environment
+from review.auth import LoginRequired, User, csrf_token, secret_key
+from veille.runtime import Runtime
+
+HERE = Path(__file__).resolve().parent
+Hook = Callable[[], None]
+
+
+class PortraitCache:
+    """Built portraits by period, rebuilt when a delivery or a review decision changes what
+    they show (building reads the whole store: seconds, not milliseconds)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
+               session_secret: str | None = None, warm: bool = False) -> FastAPI:
+    """The app for one workspace. ``after_decision`` runs once a decision is stored (the
+    CLI passes the embedded runner's drain, so review-gated digests see it at once)."""
+    from review.pages import digests, login, portrait, queue, series, shift, subscriptions
+
+    app = FastAPI(title="veille – observatoire", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.runtime = runtime
+    app.state.after_decision = after_decision
+    app.state.published = PublishedCache(runtime.engine, runtime.catalog)
+    app.state.portraits = PortraitCache()
+    app.state.env = environment(extra=[HERE / "templates"])
+    app.add_middleware(SessionMiddleware,
+                       secret_key=session_secret or secret_key(runtime.workspace.root),
+                       session_cookie="veille_session", same_site="lax", https_only=False,
+                       max_age=8 * 3600)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (login, queue, shift, series, subscriptions, digests, portrait):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "connexion requise"}, status_code=401)
+        return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return render(request, "error.html", status_code=exc.status_code,
+                      status=exc.status_code, message=exc.detail, user=None)
+
+    if warm:
+        threading.Thread(target=app.state.published.warm, daemon=True).start()
+    return app
+
+
+def render(request: Request, template: str, *, status_code: int = 200,
+           user: User | None = None, **context: Any) -> HTMLResponse:
+    """A page of the site, with the user, the CSRF token and the navigation it needs."""
+    env = request.app.state.env
+    html = env.get_template(template).render(
+        request=request, user=user, csrf=csrf_token(request), now=dt.datetime.now(dt.UTC),
+        **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""One module per page type of the web application."""

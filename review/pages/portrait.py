@@ -1,0 +1,118 @@
+"""The portrait pages: the agglomeration note, one page per commune note (with its
+neighbourhood sections), and the PDF, from the same templates as ``veille portrait``.
+Readers and analysts read every note; CCAS and CLSPD members the note of their commune."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from portrait.build import PortraitError, build_portrait
+from portrait.model import Portrait
+from portrait.render import render_html, render_pdf
+from review.app import runtime_of
+from review.auth import User, current_user
+from review.scope import can_read_commune_note
+from veille.store.schema import deliveries, observations, review_decisions
+
+router = APIRouter()
+
+
+def portrait_for(request: Request, period: str) -> Portrait:
+    """The portrait of ``period``, rebuilt when a delivery or a decision changed."""
+    runtime = runtime_of(request)
+    cache = request.app.state.portraits
+    with runtime.engine.connect() as conn:
+        version = (int(conn.execute(select(func.max(deliveries.c.id))).scalar() or 0),
+                   int(conn.execute(select(func.max(review_decisions.c.id))).scalar() or 0))
+        with cache.lock:
+            hit = cache.items.get(period)
+            if hit is not None and hit[0] == version:
+                return hit[1]  # type: ignore[no-any-return]
+            try:
+                built = build_portrait(conn, runtime.catalog, period,
+                                       now=dt.datetime.now(dt.UTC))
+            except PortraitError as exc:
+                raise HTTPException(status_code=404, detail=str(exc)) from exc
+            cache.items[period] = (version, built)
+            return built
+
+
+def _nav(request: Request, user: User, period: str, portrait: Portrait) -> str:
+    env = request.app.state.env
+    return env.get_template("portrait_nav.html").render(
+        user=user, period=period, portrait=portrait, csrf=request.session.get("csrf", ""),
+        can=lambda code: can_read_commune_note(user, code))
+
+
+def latest_year(request: Request) -> str:
+    with runtime_of(request).engine.connect() as conn:
+        top = conn.execute(select(func.max(observations.c.period))).scalar()
+    return str(top)[:4] if top else str(dt.date.today().year - 1)
+
+
+@router.get("/portrait")
+def portrait_home(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+    year = latest_year(request)
+    if user.role in ("ccas", "clspd"):
+        return RedirectResponse(f"/portrait/{year}/commune/{user.commune}", status_code=303)
+    return RedirectResponse(f"/portrait/{year}", status_code=303)
+
+
+@router.get("/portrait/{period}.pdf")
+async def portrait_pdf(request: Request, period: str,
+                       user: Annotated[User, Depends(current_user)]) -> Response:
+    if user.role not in ("analyst", "reader"):
+        raise HTTPException(status_code=403, detail="Le portrait complet est réservé à "
+                                                    "l'observatoire et aux lecteurs.")
+    portrait = await run_in_threadpool(portrait_for, request, period)
+    pdf = await run_in_threadpool(lambda: render_pdf(render_html(portrait)))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="portrait-{period}.pdf"'})
+
+
+@router.get("/portrait/{period}")
+async def agglomeration_note(request: Request, period: str,
+                             user: Annotated[User, Depends(current_user)]) -> Response:
+    if user.role in ("ccas", "clspd"):
+        return RedirectResponse(f"/portrait/{period}/commune/{user.commune}", status_code=303)
+    portrait = await run_in_threadpool(portrait_for, request, period)
+    html = render_html(portrait, notes=[portrait.agglomeration], web=True,
+                       nav=_nav(request, user, period, portrait))
+    return HTMLResponse(html)
+
+
+def _commune(request: Request, user: User, period: str, code: str) -> Portrait:
+    if not can_read_commune_note(user, code):
+        raise HTTPException(status_code=403, detail="Cette commune n'est pas dans votre "
+                                                    "périmètre.")
+    return portrait_for(request, period)
+
+
+@router.get("/portrait/{period}/commune/{code}.pdf")
+async def commune_pdf(request: Request, period: str, code: str,
+                      user: Annotated[User, Depends(current_user)]) -> Response:
+    portrait = await run_in_threadpool(_commune, request, user, period, code)
+    note = portrait.commune(code)
+    if note is None:
+        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    pdf = await run_in_threadpool(lambda: render_pdf(render_html(portrait, notes=[note])))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="portrait-{period}-{code}.pdf"'})
+
+
+@router.get("/portrait/{period}/commune/{code}")
+async def commune_note(request: Request, period: str, code: str,
+                       user: Annotated[User, Depends(current_user)]) -> Response:
+    portrait = await run_in_threadpool(_commune, request, user, period, code)
+    note = portrait.commune(code)
+    if note is None:
+        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    html = render_html(portrait, notes=[note], web=True,
+                       nav=_nav(request, user, period, portrait))
+    return HTMLResponse(html)

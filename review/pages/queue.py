@@ -1,0 +1,105 @@
+"""The review queue: the shifts of a wave, most severe first, with filters and bulk
+decisions. Analysts only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from review.app import render, runtime_of
+from review.auth import User, check_csrf, current_user, require
+from review.decide import REASONS, STATUS_FR, decide_many
+from review.shiftview import ShiftView, view
+from veille.model import Theme
+from veille.store import reviews as review_store
+from veille.store import shifts as shift_store
+from veille.store.schema import deliveries
+from veille.wording import KIND_FR
+
+router = APIRouter()
+
+
+def severity_key(row: dict) -> tuple:
+    """Most severe first: strongest evidence (q), then the largest relative move."""
+    rel = abs(float(row["rel_change"])) if row.get("rel_change") is not None else 0.0
+    return (float(row["q_value"]), -rel, str(row["shift_id"]))
+
+
+def queue_views(request: Request, *, theme: str = "", territory: str = "", kind: str = "",
+                status: str = "pending", wave: str = "") -> list[ShiftView]:
+    runtime = runtime_of(request)
+    catalog = runtime.catalog
+    with runtime.engine.connect() as conn:
+        rows = shift_store.list_shifts(conn, status="active",
+                                       review_status=status or None, kind=kind or None)
+        names = {int(r.id): str(r.filename) for r in conn.execute(
+            select(deliveries.c.id, deliveries.c.filename))}
+        if theme:
+            rows = [r for r in rows if (i := catalog.indicators.get(r["indicator"]))
+                    and i.theme.value == theme]
+        if territory:
+            rows = [r for r in rows if catalog.within([territory], r["territory"])]
+        if wave:
+            rows = [r for r in rows if str(r["delivery_id"]) == wave]
+        rows.sort(key=severity_key)
+        decisions = review_store.latest(conn, [r["shift_id"] for r in rows])
+    values = request.app.state.published.get({r["indicator"] for r in rows})
+    out = []
+    for row in rows:
+        item = view(row, catalog, values, names, decisions.get(row["shift_id"]))
+        if item is not None:
+            out.append(item)
+    return out
+
+
+@router.get("/revue")
+def queue(request: Request, user: Annotated[User, Depends(current_user)], theme: str = "",
+          territory: str = "", kind: str = "", status: str = "pending",
+          wave: str = "") -> Response:
+    require(user, "analyst")
+    runtime = runtime_of(request)
+    items = queue_views(request, theme=theme, territory=territory, kind=kind, status=status,
+                        wave=wave)
+    with runtime.engine.connect() as conn:
+        waves = sorted({(int(r["delivery_id"])) for r in shift_store.list_shifts(
+            conn, status="active")}, reverse=True)
+        under_query = review_store.deliveries_under_query(conn)
+        names = {int(r.id): str(r.filename) for r in conn.execute(
+            select(deliveries.c.id, deliveries.c.filename).where(deliveries.c.id.in_(waves)))}
+    territories = sorted((t for t in runtime.catalog.territories.values()
+                          if t.kind.value in ("epci", "commune", "quartier")),
+                         key=lambda t: (t.kind.value != "epci", t.code))
+    return render(request, "queue.html", user=user, items=items, themes=list(Theme),
+                  kinds=KIND_FR, statuses=STATUS_FR, reasons=REASONS, waves=waves,
+                  wave_names=names, under_query=under_query, territories=territories,
+                  filters={"theme": theme, "territory": territory, "kind": kind,
+                           "status": status, "wave": wave},
+                  message=request.query_params.get("message"))
+
+
+@router.post("/revue/lot", dependencies=[Depends(check_csrf)])
+def bulk(request: Request, user: Annotated[User, Depends(current_user)],
+         decision: Annotated[str, Form()], shift_ids: Annotated[list[str], Form()],
+         reason: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
+         back: Annotated[str, Form()] = "/revue") -> Response:
+    require(user, "analyst")
+    if decision not in ("confirmed", "dismissed"):
+        return render(request, "error.html", status_code=400, user=user, status=400,
+                      message="En lot : confirmer ou écarter seulement.")
+    runtime = runtime_of(request)
+    done, refused = decide_many(runtime.engine, shift_ids, decision, reviewer=user.username,
+                                now=dt.datetime.now(dt.UTC), reason=reason or None,
+                                comment=comment)
+    if done and request.app.state.after_decision is not None:
+        request.app.state.after_decision()
+    verb = "confirmée(s)" if decision == "confirmed" else "écartée(s)"
+    message = f"{len(done)} évolution(s) {verb}"
+    if refused:
+        message += f" ; {len(refused)} refusée(s) : " + "; ".join(sorted(set(refused.values())))
+    target = back if back.startswith("/revue") else "/revue"
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}message={message}", status_code=303)

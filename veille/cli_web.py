@@ -1,0 +1,115 @@
+"""CLI commands of the web side: serve the site, manage accounts, write the portrait."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, console
+
+users_app = typer.Typer(help="Comptes du site / web accounts (analyst, ccas, clspd, reader).",
+                        no_args_is_help=True)
+
+
+def serve(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+) -> None:
+    """Serve the observatory's site (review queue, subscriptions, digests, portrait) on
+    127.0.0.1; a review decision is routed to the cells at once."""
+    import uvicorn
+
+    from review.app import create_app
+    from streams.embedded import EmbeddedRunner
+
+    runtime = _open(workspace)
+    runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, runtime.clock)
+    app = create_app(runtime, after_decision=runner.run_pending, warm=True)
+    console.print(f"Site de l'observatoire : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def users_add(
+    username: Annotated[str, typer.Argument(help="Login.")],
+    role: Annotated[str, typer.Option(help="analyst, ccas, clspd or reader.")],
+    commune: Annotated[str | None, typer.Option(help="ccas / clspd: the commune code.")
+                       ] = None,
+    scope: Annotated[list[str] | None, typer.Option(
+        help="clspd: neighbourhood codes (default: every neighbourhood of the commune).")
+                     ] = None,
+    name: Annotated[str | None, typer.Option(help="Name shown in the site.")] = None,
+    password: Annotated[str | None, typer.Option(
+        envvar="VEILLE_PASSWORD", help="Password (default: asked; env VEILLE_PASSWORD).")
+                        ] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Create a web account (password stored as an argon2 hash)."""
+    from review.auth import AccountError, create_user
+
+    runtime = _open(workspace)
+    secret = password or getpass.getpass("Mot de passe / password: ")
+    try:
+        create_user(runtime.engine, runtime.catalog, username=username, password=secret,
+                    role=role, display_name=name, commune=commune, scope=scope,
+                    now=dt.datetime.now(dt.UTC))
+    except AccountError as exc:
+        console.print(f"[red]Refusé / refused:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"Compte '{username}' créé / created ({role}).")
+
+
+def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """List web accounts with their role and territory."""
+    from veille.store import users as user_store
+
+    runtime = _open(workspace)
+    table = Table("compte / login", "nom", "rôle / role", "commune", "quartiers / scope")
+    with runtime.engine.connect() as conn:
+        for row in user_store.list_users(conn):
+            table.add_row(row["username"], row["display_name"], row["role"],
+                          row["commune"] or "", ", ".join(row["scope"] or []))
+    console.print(table)
+
+
+def portrait(
+    period: Annotated[str, typer.Option(help="The year of the portrait, e.g. 2025.")],
+    out: Annotated[Path | None, typer.Option(help="Folder (default: <workspace>/portrait).")
+                   ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF.")] = True,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Write the portrait de territoire (agglomeration, commune and neighbourhood notes,
+    confirmed shifts only, glossary) as HTML and PDF."""
+    from portrait.build import PortraitError, build_portrait
+    from portrait.render import write_portrait
+
+    runtime = _open(workspace)
+    started = time.perf_counter()
+    try:
+        with runtime.engine.connect() as conn:
+            built = build_portrait(conn, runtime.catalog, period, now=runtime.clock.now())
+    except PortraitError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    paths = write_portrait(built, out or runtime.workspace.root / "portrait", pdf=pdf)
+    console.print(f"Portrait {period} : {len(built.communes)} communes, "
+                  f"{len(built.all_shifts())} évolution(s) confirmée(s), "
+                  f"{len(built.glossary)} indicateurs au glossaire "
+                  f"({time.perf_counter() - started:.1f} s)")
+    for kind, path in paths.items():
+        console.print(f"  {kind}: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the commands to the main ``veille`` app."""
+    app.command("serve")(serve)
+    app.command("portrait")(portrait)
+    users_app.command("add")(users_add)
+    users_app.command("list")(users_list)
+    app.add_typer(users_app, name="users")
