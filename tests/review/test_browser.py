@@ -1,0 +1,134 @@
+"""In a real browser: headless Chromium (Debian's) driven by Playwright against the site
+served by uvicorn on 127.0.0.1. Screenshots go to test-artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from conftest import PASSWORD, Site, build_site
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("VEILLE_CHROMIUM", "/usr/bin/chromium")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Site, str]]:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
+    site = build_site(tmp_path / "ws")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(site.app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield site, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def chromium():  # type: ignore[no-untyped-def]
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI ({CHROMIUM}): install.sh installs it")
+        pytest.skip(f"Chromium not found at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/connexion")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def _decide(page, base: str, shift_id: str, decision: str, *, reason: str = "",  # type: ignore[no-untyped-def]
+            comment: str = "") -> None:
+    page.goto(f"{base}/revue")
+    page.click(f'tr[data-shift="{shift_id}"] a')
+    page.check(f'input[name=decision][value={decision}]')
+    if reason:
+        page.select_option("#decision-form select[name=reason]", reason)
+    if comment:
+        page.fill("#decision-form textarea[name=comment]", comment)
+    page.click("#decision-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_analyst_reviews_and_the_portrait_shows_exactly_the_confirmed_one(served,
+                                                                           chromium) -> None:
+    site, base = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = chromium.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+    _login(page, base, "ana")
+    assert page.url.endswith("/revue")
+    assert page.locator("tr.shift").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "revue.png"), full_page=True)
+    _decide(page, base, "s-nord", "confirmed", comment="Hausse confirmée par le CCAS")
+    assert "confirmée" in page.inner_text("#review-status")
+    page.screenshot(path=str(ARTIFACTS / "evolution.png"), full_page=True)
+    _decide(page, base, "s-est", "dismissed", reason="known_local_event",
+            comment="Fermeture temporaire de l'antenne CAF")
+    assert "écartée" in page.inner_text("#review-status")
+    page.goto(f"{base}/revue")
+    assert page.locator("tr.shift").count() == 2
+
+    page.goto(f"{base}/portrait/2025/commune/99001")
+    assert page.locator("li.shift").count() == 1
+    assert page.locator('li.shift[data-shift="s-nord"]').count() == 1
+    assert "Hausse confirmée par le CCAS" in page.inner_text("li.shift")
+    page.screenshot(path=str(ARTIFACTS / "portrait-commune.png"), full_page=False)
+    page.goto(f"{base}/portrait/2025/commune/99002")
+    assert page.locator("li.shift").count() == 0
+    page.goto(f"{base}/portrait/2025")
+    assert "Note d'agglomération" in page.inner_text("article.note h2")
+    page.screenshot(path=str(ARTIFACTS / "portrait-agglomeration.png"), full_page=False)
+    page.close()
+
+
+def test_ccas_director_cannot_reach_another_commune(served, chromium) -> None:
+    _site, base = served
+    page = chromium.new_page(locale="fr-FR")
+    _login(page, base, "dir-une")
+    assert page.url.endswith("/abonnements")
+    assert "CCAS de Ville-Une" in page.content()
+    response = page.goto(f"{base}/portrait/2025/commune/99002")
+    assert response is not None and response.status == 403
+    assert "Accès refusé" in page.inner_text("h1")
+    response = page.goto(f"{base}/series/caf_rsa/Q-DEUX-EST")
+    assert response is not None and response.status == 403
+    response = page.goto(f"{base}/revue")
+    assert response is not None and response.status == 403
+    response = page.goto(f"{base}/portrait/2025/commune/99001")
+    assert response is not None and response.status == 200
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ccas-portrait.png"))
+    page.close()
