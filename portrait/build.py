@@ -100,8 +100,10 @@ def build_portrait(conn: Connection, catalog: Catalog, period: str, *,
                                       themes=context.themes(quartier.code,
                                                             SECTION_KEY_INDICATORS)))
         commune_notes.append(note)
+    used = {line.indicator.code for note in [agglo_note, *commune_notes]
+            for n in [note, *note.sections] for b in n.themes for line in b.lines}
     portrait = Portrait(period=period, built_at=now, agglomeration=agglo_note,
-                        communes=commune_notes, glossary=_glossary(conn, catalog, year))
+                        communes=commune_notes, glossary=_glossary(conn, catalog, year, used))
     _attach_shifts(conn, catalog, values, portrait, year, set(shown))
     return portrait
 
@@ -160,7 +162,8 @@ class _Context:
         return blocks
 
 
-def _glossary(conn: Connection, catalog: Catalog, year: int) -> list[GlossaryEntry]:
+def _glossary(conn: Connection, catalog: Catalog, year: int,
+              used: set[str]) -> list[GlossaryEntry]:
     """Every indicator used, with its definition, source, periodicity and freshness."""
     last_delivery: dict[str, dt.datetime] = {}
     last_period: dict[str, str] = {}
@@ -173,8 +176,8 @@ def _glossary(conn: Connection, catalog: Catalog, year: int) -> list[GlossaryEnt
             if periods and max(periods) > last_period.get(ind, ""):
                 last_period[ind] = max(periods)
     out = []
-    for ind in sorted(catalog.indicators.values(), key=lambda i: (list(Theme).index(i.theme),
-                                                                    i.label)):
+    for ind in sorted((i for i in catalog.indicators.values() if i.code in used),
+                      key=lambda i: (list(Theme).index(i.theme), i.label)):
         provider = catalog.providers.get(ind.provider)
         out.append(GlossaryEntry(
             indicator=ind, provider=provider.name if provider else ind.provider,

@@ -72,7 +72,38 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
                    seconds=time.perf_counter() - started)
     _print_summary(console, workspace, figures, quarantined)
     _print_score(console, result)
+    figures.update(_portrait_and_site(runtime, workspace, console))
+    figures["seconds"] = time.perf_counter() - started
     return figures
+
+
+DEMO_ANALYST = ("observatoire", "demo-observatoire")
+"""The demo's analyst account (login, password): a fictional workspace, printed openly."""
+
+
+def _portrait_and_site(runtime, workspace: Path, console: Console) -> dict:  # type: ignore[no-untyped-def]
+    """Write the portrait (HTML and PDF) of the latest year and create the demo analyst's
+    account, then say how to open the review page."""
+    from portrait.build import build_portrait
+    from portrait.render import write_portrait
+    from review.auth import create_user
+
+    started = time.perf_counter()
+    year = str(runtime.clock.now().year - 1)
+    with runtime.engine.connect() as conn:
+        built = build_portrait(conn, runtime.catalog, year, now=runtime.clock.now())
+    _clear(workspace / "portrait")
+    paths = write_portrait(built, workspace / "portrait")
+    login, password = DEMO_ANALYST
+    create_user(runtime.engine, runtime.catalog, username=login, password=password,
+                role="analyst", display_name="Observatoire (démo)", now=runtime.clock.now())
+    console.print(f"Portrait de territoire {year} ({time.perf_counter() - started:.1f} s): "
+                  f"{paths['html'].resolve()}\n  PDF: {paths['pdf'].resolve()}")
+    console.print(f"Revue des évolutions / review page: veille serve -w {workspace} "
+                  f"puis/then http://127.0.0.1:8000/revue (compte/login {login}, "
+                  f"mot de passe/password {password})")
+    return {"portrait_html": str(paths["html"]), "portrait_pdf": str(paths["pdf"]),
+            "portrait_seconds": time.perf_counter() - started}
 
 
 def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-
-from conftest import PASSWORD, Site, build_site
+from review_site import PASSWORD, Site, build_site
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -85,7 +84,7 @@ def _decide(page, base: str, shift_id: str, decision: str, *, reason: str = "", 
 
 def test_analyst_reviews_and_the_portrait_shows_exactly_the_confirmed_one(served,
                                                                            chromium) -> None:
-    site, base = served
+    _site, base = served
     ARTIFACTS.mkdir(exist_ok=True)
     page = chromium.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
     _login(page, base, "ana")

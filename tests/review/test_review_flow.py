@@ -137,8 +137,10 @@ def test_portrait_shows_confirmed_shifts_only_with_comment_and_glossary(browser,
     assert shown[0].comment == "Ouverture d'un centre d'hébergement"
     nord = next(s for s in portrait.commune("99001").sections if s.territory.code == "Q-UN-NORD")
     assert nord.all_shifts()[0].shift_id == "s-nord"
-    assert {g.indicator.code for g in portrait.glossary} == {"caf_rsa", "caf_alloc", "part_rsa",
-                                                             "cambriolages"}
+    # the glossary defines every indicator used (no police data here: no burglaries)
+    assert {g.indicator.code for g in portrait.glossary} == {"caf_rsa", "caf_alloc", "part_rsa"}
+    assert all(g.last_delivery is not None and g.last_period == "2025-05"
+               for g in portrait.glossary)
     ouest = next(s for s in portrait.commune("99002").sections
                  if s.territory.code == "Q-DEUX-OUEST")
     rsa = next(line for b in ouest.themes for line in b.lines
