@@ -17,13 +17,15 @@ widening direction (intersection-union: its p-value is the larger of the two one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
 from detectors.design import BINOMIAL, GAUSSIAN, KAPPA, POISSON, TEST_KINDS, Layout
+from detectors.screen import prior_scale, series_level, spike_df_ok
 
 SEASON_WORDS = {
     12: "saisonnalité mensuelle + tendance",
@@ -53,6 +55,7 @@ class ConfirmTask:
     has_exposure: bool = True
     own_offset: np.ndarray | None = None  # gap tests: the series' own model
     own_mask: np.ndarray | None = None
+    prior: tuple[float, ...] | None = None  # pooled dispersion (a, b, d0), count families
 
 
 @dataclass(frozen=True)
@@ -70,66 +73,74 @@ class Confirmed:
     rel_change: float | None
     people: float | None
     method: str
+    position: int = 0  # which searched column (see `detectors.design.Layout.columns`)
 
 
 def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
-    """Fit null and alternative models for one candidate and measure the change."""
+    """Fit null and alternative models for one candidate and measure the change.
+
+    For a kind searched over several positions, the position is the one with the largest
+    score statistic on the null fit (the screen's rule, here in double precision from the
+    statsmodels fit), the likelihood-ratio test is made there and its p-value multiplied by
+    the number of positions (Bonferroni over positions)."""
     m = task.mask
-    col = layout.extras[task.kind][m]
+    cols = layout.columns[task.kind][m]
     x0 = layout.x0[m]
     x0 = x0[:, np.any(x0 != 0, axis=0)]
-    x1 = np.column_stack([x0, col])
     y, off, n_tr = task.y[m], task.offset[m], task.trials[m]
-    df1 = int(len(y) - x1.shape[1])
-    if df1 < 1 or np.linalg.matrix_rank(x1) < x1.shape[1]:
+    pooled = None
+    if task.prior is not None and task.family != GAUSSIAN and task.prior[2] > 0:
+        level = float(series_level(task.family, y, n_tr, np.ones(len(y), dtype=bool)))
+        pooled = (float(prior_scale(np.asarray(task.prior), np.asarray(level))), task.prior[2])
+    fit = _fit(task.family, x0, y, off, n_tr, cols, pooled)
+    if fit is None:
         return _not_identifiable(task)
+    res1, phi, stat, df1, position = fit
+    if task.kind == "spike" and not spike_df_ok(
+        np.asarray(len(y) - x0.shape[1] - 1),
+        None if pooled is None else (np.asarray(pooled[0]), np.asarray(pooled[1])),
+    ):
+        return _not_identifiable(task)
+    col = cols[:, position]
+    x1 = np.column_stack([x0, col])
+    gamma = float(res1.params[-1])
+    cov = np.asarray(res1.normalized_cov_params) * phi
     if task.family == GAUSSIAN:
-        res1 = sm.OLS(y - off, x1).fit()
-        gamma = float(res1.params[-1])
-        phi = float(res1.scale) / KAPPA
-        cov = np.asarray(res1.normalized_cov_params) * phi
-        stat = gamma / float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else 0.0
         fam_word = "OLS (moindres carrés)"
         test_word = "test t de Student"
-    else:
-        if task.family == POISSON:
-            family = sm.families.Poisson()
-            endog = y
-            fam_word = "GLM quasi-Poisson (log" + (
-                ", offset log population)" if task.has_exposure else ")"
-            )
-        else:
-            family = sm.families.Binomial()
-            endog = np.column_stack([y, n_tr - y])
-            fam_word = "GLM quasi-binomial (logit, numérateur/dénominateur)"
-        res0 = sm.GLM(endog, x0, family=family, offset=off).fit()
-        # The null fit is an excellent start for the larger model (fewer IRLS steps).
-        start = np.append(np.asarray(res0.params), 0.0)
-        res1 = sm.GLM(endog, x1, family=family, offset=off).fit(start_params=start)
-        gamma = float(res1.params[-1])
-        phi = max(1.0, float(res1.pearson_chi2) / (KAPPA * max(df1, 1)))
-        lr = max(float(res0.deviance - res1.deviance), 0.0)
-        stat = float(np.sign(gamma) * np.sqrt(lr / phi))
-        cov = np.asarray(res1.normalized_cov_params) * phi
+    elif task.family == POISSON:
+        fam_word = "GLM quasi-Poisson (log" + (
+            ", offset log population)" if task.has_exposure else ")"
+        )
         test_word = f"rapport de vraisemblance, dispersion {phi:.2f}"
+    else:
+        fam_word = "GLM quasi-binomial (logit, numérateur/dénominateur)"
+        test_word = f"rapport de vraisemblance, dispersion {phi:.2f}"
+    n_pos = layout.positions(task.kind)
     if task.kind == "gap_widening":
         pvalue = float(stats.t.sf(task.gap_sign * stat, df1))
         if task.own_offset is not None and task.own_mask is not None:
-            own = confirm(
-                replace(task, kind="level_shift", offset=task.own_offset, mask=task.own_mask),
-                layout,
+            own_m = task.own_mask
+            own = _fit(
+                task.family,
+                _active(layout.x0[own_m]),
+                task.y[own_m],
+                task.own_offset[own_m],
+                task.trials[own_m],
+                layout.columns["gap_widening"][own_m],
             )
-            df_own = int(task.own_mask.sum() - own_df_cols(layout, task.own_mask))
-            p_own = float(stats.t.sf(task.gap_sign * own.statistic, max(df_own, 1)))
+            p_own = 1.0 if own is None else float(stats.t.sf(task.gap_sign * own[2], own[3]))
             pvalue = max(pvalue, p_own)
             test_word += " ; et niveau propre dans le même sens (intersection-union)"
     else:
-        pvalue = float(2 * stats.t.sf(abs(stat), df1))
+        pvalue = float(min(1.0, n_pos * 2 * stats.t.sf(abs(stat), df1)))
+        if n_pos > 1:
+            test_word += f" ; position cherchée parmi {n_pos} (Bonferroni)"
     method = (
         f"{fam_word} ; référence : {SEASON_WORDS[layout.season_length]} ; "
-        f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {df1} ddl)"
+        f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {_df_words(df1, pooled)})"
     )
-    eff = layout.effect(task.kind)[m]
+    eff = layout.effect(task.kind, position)[m]
     eta = x1 @ np.asarray(res1.params) + off
     eta_cf = (eta - gamma * col)[eff]
     x_cf = np.column_stack([x0, np.zeros(len(col))])[eff]
@@ -172,7 +183,98 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         rel_change=abs_change / expected if expected != 0 else None,
         people=people,
         method=method,
+        position=position,
     )
+
+
+def _df_words(df_t: float, pooled: tuple[float, float] | None) -> str:
+    if pooled is None:
+        return f"{df_t:.0f} ddl"
+    own = df_t - pooled[1]
+    return (f"{own:.0f} + {pooled[1]:.0f} ddl, dispersion mise en commun entre territoires "
+            "de l'indicateur")
+
+
+def _active(x0: np.ndarray) -> np.ndarray:
+    return x0[:, np.any(x0 != 0, axis=0)]
+
+
+def _fit(
+    family: int, x0: np.ndarray, y: np.ndarray, off: np.ndarray, n_tr: np.ndarray,
+    cols: np.ndarray, pooled: tuple[float, float] | None = None,
+) -> tuple[Any, float, float, float, int] | None:
+    """Null fit, position choice, alternative fit: (larger model's result, dispersion,
+    signed statistic, Student df, position), or None if no column is identifiable.
+    ``pooled``: prior dispersion and df (counts), moderating the series' own."""
+    df1 = int(len(y) - x0.shape[1] - 1)
+    if df1 < 1:
+        return None
+    if family == GAUSSIAN:
+        res0 = sm.OLS(y - off, x0).fit()
+        resid = np.asarray(res0.resid)
+        w = np.ones(len(y))
+        x2 = float(resid @ resid)
+        sm_family = None
+    else:
+        if family == POISSON:
+            sm_family = sm.families.Poisson()
+            endog: np.ndarray = y
+        else:
+            sm_family = sm.families.Binomial()
+            endog = np.column_stack([y, n_tr - y])
+        res0 = sm.GLM(endog, x0, family=sm_family, offset=off).fit()
+        mu = np.asarray(res0.fittedvalues) * (n_tr if family == BINOMIAL else 1.0)
+        w = mu if family == POISSON else mu * (1 - mu / n_tr)
+        w = np.maximum(w, 1e-12)
+        resid = y - mu
+        x2 = float((resid**2 / w).sum())
+    position = _best_position(family, x0, resid, w, x2, df1, cols, pooled)
+    if position is None:
+        return None
+    x1 = np.column_stack([x0, cols[:, position]])
+    if np.linalg.matrix_rank(x1) < x1.shape[1]:
+        return None
+    if sm_family is None:
+        res1 = sm.OLS(y - off, x1).fit()
+        phi = float(res1.scale) / KAPPA
+        cov = np.asarray(res1.normalized_cov_params) * phi
+        stat = float(res1.params[-1]) / float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else 0.0
+        return res1, phi, stat, df1, position
+    # The null fit is an excellent start for the larger model (fewer IRLS steps).
+    start = np.append(np.asarray(res0.params), 0.0)
+    res1 = sm.GLM(endog, x1, family=sm_family, offset=off).fit(start_params=start)
+    own = float(res1.pearson_chi2) / (KAPPA * max(df1, 1))
+    d0 = 0.0 if pooled is None else pooled[1]
+    post = own if pooled is None else (d0 * pooled[0] + df1 * own) / (d0 + df1)
+    phi = max(1.0, post)
+    lr = max(float(res0.deviance - res1.deviance), 0.0)
+    stat = float(np.sign(res1.params[-1]) * np.sqrt(lr / phi))
+    return res1, phi, stat, df1 + d0, position
+
+
+def _best_position(
+    family: int, x0: np.ndarray, resid: np.ndarray, w: np.ndarray, x2: float, df1: int,
+    cols: np.ndarray, pooled: tuple[float, float] | None = None,
+) -> int | None:
+    """The identifiable column with the largest score statistic on the null fit (the rule
+    of `detectors.screen.score_many`), or None."""
+    sq = np.sqrt(w)
+    q, _ = np.linalg.qr(x0 * sq[:, None])
+    cw = cols * sq[:, None]
+    cr = cw - q @ (q.T @ cw)
+    v = (cr * cr).sum(axis=0)
+    ident = v > 1e-7 * np.maximum((cw * cw).sum(axis=0), 1e-300)
+    if not ident.any():
+        return None
+    v = np.maximum(v, 1e-12)
+    u = resid @ cols
+    rest = np.maximum(x2 - u * u / v, 0.0) / (KAPPA * max(df1, 1))
+    if pooled is not None:
+        rest = (pooled[1] * pooled[0] + df1 * rest) / (pooled[1] + df1)
+    phi = rest if family == GAUSSIAN else np.maximum(1.0, rest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(phi > 1e-12, np.abs(u) / np.sqrt(phi * v), 0.0)
+    return int(np.argmax(np.where(ident, stat, -1.0)))
 
 
 def own_df_cols(layout: Layout, mask: np.ndarray) -> int:

@@ -7,11 +7,23 @@ crosses a definition break. The null model is the baseline: one level per month 
 read as a shift). Each test adds one column to it:
 
 - spike (or dip): an indicator of the last period;
-- level_shift: an indicator of the last k periods (3 months, 2 quarters, 2 years);
-- trend_change: a broken trend starting h periods before the end (12 months, 6 quarters,
-  4 years);
-- gap_widening: the level-shift column, on a model of the series relative to its parent's
-  rate (the parent rate enters as an offset), tested one-sided towards a wider gap.
+- level_shift: a step at an unknown recent position: an indicator of the last k periods,
+  k = 2 .. ``LEVEL_SPAN`` (12 months, 6 quarters, 3 years);
+- trend_change: a broken trend at an unknown recent position, starting h periods before the
+  end, h = 3 .. ``TREND_SPAN`` (12 months, 6 quarters, 4 years);
+- gap_widening: a step over the last ``LEVEL_K`` periods (3 months, 2 quarters, 2 years), on
+  a model of the series relative to its parent's rate (the parent rate enters as an
+  offset), tested one-sided towards a wider gap.
+
+Why unknown positions: a sustained change must accumulate evidence wave after wave. With a
+step fixed over the last 3 months, a shift older than that puts its elevated months in the
+baseline, where they inflate the trend and the dispersion, and the evidence never grows. With
+the step placed at the change, the elevated months are explained by the step and every new
+wave adds points to it. The position is not known in advance: the test of a kind is the one
+at the position with the largest score statistic, and its p-value is multiplied by the number
+of positions searched (Bonferroni: valid whatever the correlation between positions, and the
+steps of neighbouring positions are so correlated that a sharper sup-statistic would gain
+little over a factor 11 here).
 
 Counts are Poisson with log link and log exposure offset (quasi: the dispersion is estimated
 from the series' own residuals, never assumed to be 1 below what the data say), rates with a
@@ -43,6 +55,15 @@ MIN_DF = 6
 WINDOW = {12: 61, 4: 21, 1: 10}
 LEVEL_K = {12: 3, 4: 2, 1: 2}
 TREND_H = {12: 12, 4: 6, 1: 4}
+LEVEL_SPAN = {12: 12, 4: 6, 1: 3}
+"""Level shifts are searched starting in the last 2 .. LEVEL_SPAN periods."""
+TREND_SPAN = TREND_H
+"""Trend changes are searched starting in the last 3 .. TREND_SPAN periods."""
+MIN_LEVEL, MIN_TREND = 2, 3
+MIN_SPIKE_DF = 2
+"""Own residual df a count spike test needs when its dispersion is pooled (the pooled
+dispersion brings the rest of ``MIN_DF``): an annual spike can be tested against the
+previous four years (level and trend from four points, two residual df)."""
 TRIM_Z = 3.5
 TRIM_SHARE = 0.1
 KAPPA = float(
@@ -58,24 +79,40 @@ class Layout:
     start: int
     season_length: int
     x0: np.ndarray  # (W, p): one level per season, trend in years
-    extras: dict[str, np.ndarray]  # test kind -> added column (W,)
+    extras: dict[str, np.ndarray]  # test kind -> its first (or only) column (W,)
+    columns: dict[str, np.ndarray]  # test kind -> candidate columns (W, K), one per position
 
     @property
     def width(self) -> int:
         return int(self.x0.shape[0])
 
-    def effect(self, kind: str) -> np.ndarray:
+    def effect(self, kind: str, position: int = 0) -> np.ndarray:
         """Window positions whose observed value the finding reports on."""
         if kind == "trend_change" or kind == "spike":
             out = np.zeros(self.width, dtype=bool)
             out[-1] = True
             return out
-        return self.extras[kind] != 0
+        return self.columns[kind][:, position] != 0
+
+    def column(self, kind: str, position: int = 0) -> np.ndarray:
+        return self.columns[kind][:, position]
+
+    def positions(self, kind: str) -> int:
+        """How many positions the test of ``kind`` searches (its Bonferroni factor)."""
+        return int(self.columns[kind].shape[1])
+
+    def since(self, kind: str, position: int = 0) -> int:
+        """Window index of the first period the change is measured on."""
+        return int(np.flatnonzero(self.columns[kind][:, position])[0])
 
     @property
     def trimmable(self) -> np.ndarray:
-        """Window positions that may be set aside as past outliers (before the trend window)."""
-        return np.asarray(self.extras["trend_change"] == 0)
+        """Window positions that may be set aside as past outliers: before every searched
+        position (the recent periods are what is being tested)."""
+        out = np.ones(self.width, dtype=bool)
+        for cols in self.columns.values():
+            out &= ~(cols != 0).any(axis=1)
+        return out
 
 
 def make_layout(n_periods: int, season_length: int) -> Layout:
@@ -88,14 +125,26 @@ def make_layout(n_periods: int, season_length: int) -> Layout:
     cols.append((t - (n_periods - 1)) / season_length)
     x0 = np.column_stack(cols)
     k = min(LEVEL_K[season_length], width - 1)
-    h = min(TREND_H[season_length], width - 2)
     level = np.zeros(width)
     level[-k:] = 1.0
     spike = np.zeros(width)
     spike[-1] = 1.0
-    trend = np.maximum(0.0, (t - (n_periods - 1 - h))) / season_length
-    extras = {"spike": spike, "level_shift": level, "trend_change": trend, "gap_widening": level}
-    return Layout(start=start, season_length=season_length, x0=x0, extras=extras)
+    steps = range(MIN_LEVEL, max(MIN_LEVEL, min(LEVEL_SPAN[season_length], width - 1)) + 1)
+    levels = np.column_stack([(t >= n_periods - j).astype(float) for j in steps])
+    slopes = range(MIN_TREND, max(MIN_TREND, min(TREND_SPAN[season_length], width - 2)) + 1)
+    trends = np.column_stack(
+        [np.maximum(0.0, (t - (n_periods - 1 - h))) / season_length for h in slopes]
+    )
+    columns = {
+        "spike": spike[:, None],
+        "level_shift": levels,
+        "trend_change": trends,
+        "gap_widening": level[:, None],
+    }
+    extras = {kind: cols[:, 0] for kind, cols in columns.items()}
+    return Layout(
+        start=start, season_length=season_length, x0=x0, extras=extras, columns=columns
+    )
 
 
 @dataclass
@@ -111,13 +160,21 @@ class Prepared:
     gap_mask: np.ndarray
     gap_sign: np.ndarray  # +1 if the series sits above its parent, -1 below
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
+    prior: np.ndarray | None = None  # (n, 3) pooled dispersion (a, b, df), see screen
 
 
-def prepare(batch: SeriesBatch, layout: Layout, rows: np.ndarray | None = None) -> Prepared:
+def prepare(
+    batch: SeriesBatch,
+    layout: Layout,
+    rows: np.ndarray | None = None,
+    prior: np.ndarray | None = None,
+) -> Prepared:
     """Model inputs for ``rows`` of the batch (all rows by default).
 
     Working on a block of rows keeps memory bounded on a national wave; a parent outside the
     block is read from the batch directly, so a block gives the rows' answer exactly.
+    ``prior`` is the wave's pooled dispersion (`detectors.screen.dispersion_prior`, all
+    rows of the batch); each row keeps its own family's.
     """
     idx = np.arange(batch.n_series) if rows is None else np.asarray(rows, dtype=np.int64)
     family, y, trials, offset, mask, level = _own(batch, layout, idx)
@@ -137,13 +194,21 @@ def prepare(batch: SeriesBatch, layout: Layout, rows: np.ndarray | None = None) 
     same_fam = has_par & (p_fam == family)
     gap_mask = mask & p_mask & np.isfinite(p_level) & same_fam[:, None]
     gap_offset = offset + np.where(gap_mask, p_level, 0.0)
-    before = gap_mask & (layout.extras["level_shift"] == 0)[None, :]
+    before = gap_mask & (layout.extras["gap_widening"] == 0)[None, :]
     with np.errstate(invalid="ignore"):
         diff = np.where(before, level - p_level, 0.0).sum(axis=1)
     gap_sign = np.where(np.nan_to_num(diff) >= 0, 1, -1)
 
     testable = _testable(layout, family, y, mask, gap_mask, before)
-    return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable)
+    own_prior = None
+    if prior is not None:
+        own_prior = np.zeros((idx.size, 3))
+        for col, fam in enumerate((POISSON, BINOMIAL)):
+            here = family == fam
+            own_prior[here] = prior[idx[here], col]
+    return Prepared(
+        family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable, own_prior
+    )
 
 
 def _own(
@@ -206,9 +271,13 @@ def _testable(
     counts = family != GAUSSIAN
     mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
     base_ok &= ~counts | (mean_y >= 1.0)
-    trend_pts = (mask & (layout.extras["trend_change"] > 0)[None, :]).sum(axis=1)
+    widest = layout.columns["trend_change"][:, -1] > 0
+    trend_pts = (mask & widest[None, :]).sum(axis=1)
     out = np.zeros((mask.shape[0], len(TEST_KINDS)), dtype=bool)
-    out[:, 0] = base_ok
+    # A count spike may rest on fewer own points: its dispersion can be pooled across the
+    # territories of the indicator (the screen drops it when no pooling is possible).
+    spike_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_SPIKE_DF) & counts & (mean_y >= 1.0)
+    out[:, 0] = base_ok | spike_ok
     out[:, 1] = base_ok
     out[:, 2] = base_ok & (trend_pts >= 3)
     g_obs = gap_mask.sum(axis=1)

@@ -1,7 +1,18 @@
 """Scoring detections against known changes (the demo's ground truth, seeded benchmarks).
 
 A known change is *found* when an active shift on its series falls between its first
-period and a detection delay after it. A shift is a *true* detection when it concerns a
+period and a detection delay after it. The delay depends on the kind of change:
+
+* a spike or a dip is one period: it is found at its own period, or at the next one (a
+  late delivery of the following period can carry the news first);
+* a level shift or a trend change is sustained: its evidence accumulates wave after wave
+  (the level-shift and trend-change tests search the position of the change among the
+  recent periods, `detectors.design`), so a change of 3 noise SDs that is not significant
+  on its first wave is on the next ones. Six months, three quarters or two years is the
+  window in which such a change must be reported to be of use to a watch cell; finding it
+  later is counted as a miss.
+
+A shift is a *true* detection when it concerns a
 series the change really moved (the indicator or one derived from it, the territory, the
 territories its counts add up into, or — for a commune-level change — its neighbourhoods)
 while the change lasts; every other shift is a false alarm.
@@ -16,7 +27,14 @@ from typing import Any
 from veille.periods import ordinal, periodicity_of
 
 DELAY = {"monthly": 3, "quarterly": 2, "annual": 1}
-TREND_DELAY = {"monthly": 8, "quarterly": 6, "annual": 2}
+"""After a change ends, shifts still explained by it (the tests' windows still hold it)."""
+FOUND_WITHIN = {
+    "spike": {"monthly": 1, "quarterly": 1, "annual": 1},
+    "dip": {"monthly": 1, "quarterly": 1, "annual": 1},
+    "level_shift": {"monthly": 6, "quarterly": 3, "annual": 2},
+    "trend_change": {"monthly": 6, "quarterly": 3, "annual": 2},
+}
+"""Periods after its first one in which a change must be found (see the module doc)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,7 @@ class KnownChange:
     def window(self) -> tuple[int, int]:
         """Periods (ordinals) in which finding this change counts as on time."""
         name = periodicity_of(self.first_period).value
-        delay = (TREND_DELAY if self.kind == "trend_change" else DELAY)[name]
+        delay = FOUND_WITHIN.get(self.kind, DELAY)[name]
         first = ordinal(self.first_period)
         return first, first + delay
 

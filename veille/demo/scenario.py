@@ -22,7 +22,7 @@ LAST_DELIVERED = {"monthly": "2025-12", "quarterly": "2025-Q4", "annual": "2024"
 LATE_CONVENTION = "police-delinquance"
 REVISION: dict[str, Any] = {
     "convention": "caf-allocataires", "period": "2024-04", "indicator": "caf_aides_logement",
-    "understatement": 0.3, "delay_days": 65}
+    "understatement": 0.5, "delay_days": 65}
 MALFORMED: dict[str, Any] = {
     "convention": "police-delinquance", "period": "2025-05", "bad_value": "1O",
     "bad_class": "Vols sans violence contre des personnes",

@@ -34,19 +34,21 @@ NOISE_SD = ("Standard deviation of the count at the change's territory and first
 
 
 def understate(cube: Cube, quartier: str, commune: str) -> tuple[Cube, list[dict[str, Any]]]:
-    """The first delivery of the revised period: one indicator understated for one quartier
-    (and so for its commune and the agglomeration), as a faulty extraction would."""
+    """The first delivery of the revised period: one indicator understated by the same
+    share in one quartier, its commune and the agglomeration, as a faulty extraction that
+    lost part of the records would. The share is large (half) so that the faulty value is
+    clearly news on its own wave, and the rectified one, the true value, is not."""
     i = [s.code for s in cube.specs].index(str(REVISION["indicator"]))
     values = cube.values.copy()
-    t_q = cube.territories.index(quartier)
-    delta = round(float(REVISION["understatement"]) * values[i, t_q, 0])
+    share = float(REVISION["understatement"])
     cells = []
     for code in (quartier, commune, EPCI_CODE):
         t = cube.territories.index(code)
         corrected = int(values[i, t, 0])
-        values[i, t, 0] = corrected - delta
+        delivered = corrected - round(share * corrected)
+        values[i, t, 0] = delivered
         cells.append({"indicator": REVISION["indicator"], "territory": code,
-                      "delivered": corrected - delta, "corrected": corrected})
+                      "delivered": delivered, "corrected": corrected})
     return replace(cube, values=values), cells
 
 
@@ -122,9 +124,10 @@ def truth_yaml(seed: int, geo: Geography, sim: Simulation, story: dict[str, dict
             "original_file": revision.get("original_file"), "file": revision.get("file"),
             "indicator": REVISION["indicator"], "territory": revision["territory"],
             "what": "the first file understated the indicator by "
-                    f"{int(float(REVISION['understatement']) * 100)} % for one quartier (and so "
-                    "for its commune and the agglomeration); the corrected file restores it. "
-                    "A dip detected on the original must be retracted after the revision.",
+                    f"{int(float(REVISION['understatement']) * 100)} % in one quartier, its "
+                    "commune and the agglomeration; the corrected file restores the true "
+                    "values. A dip detected on the original must be retracted after the "
+                    "revision.",
             "cells": revision.get("cells", []),
         },
         "malformed": {"convention": MALFORMED["convention"], "period": MALFORMED["period"],
