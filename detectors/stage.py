@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from detectors.batch import SeriesBatch
 from detectors.wave import Finding, WaveResult, detect_wave
@@ -190,28 +190,47 @@ def detect(
     started = time.perf_counter()
     result = detect_wave(wave.batch, q=q) if wave is not None else None
     now = clock.now()
-    events: list[Event] = []
     with engine.begin() as conn:
-        first_run = shift_store.record_run(
-            conn,
-            delivery_id=recorded.delivery_id,
-            period=period,
-            n_series=wave.batch.n_series if wave else 0,
-            n_tests=result.n_tests if result else 0,
-            n_candidates=result.n_candidates if result else 0,
-            n_shifts=len(result.findings) if result else 0,
-            q=q,
-            seconds=time.perf_counter() - started,
-            ran_at=now,
-        )
-        if not first_run or wave is None or result is None:
-            return [], result
-        events = _record(conn, recorded, wave, result, now)
+        _, events = record_wave(conn, recorded, wave, result, now=now, q=q,
+                                seconds=time.perf_counter() - started)
     return events, result
 
 
+def record_wave(
+    conn: Connection,
+    recorded: ObservationsRecorded,
+    wave: WaveInput | None,
+    result: WaveResult | None,
+    *,
+    now: dt.datetime,
+    q: float,
+    seconds: float,
+) -> tuple[bool, list[Event]]:
+    """Record a wave's run, shifts and events in the caller's transaction (both runners
+    call it); ``(False, [])`` when the delivery's wave was recorded before."""
+    first_run = shift_store.record_run(
+        conn,
+        delivery_id=recorded.delivery_id,
+        period=max(recorded.periods),
+        n_series=wave.batch.n_series if wave else 0,
+        n_tests=result.n_tests if result else 0,
+        n_candidates=result.n_candidates if result else 0,
+        n_shifts=len(result.findings) if result else 0,
+        q=q,
+        seconds=seconds,
+        ran_at=now,
+    )
+    if not first_run or wave is None or result is None:
+        return first_run, []
+    return True, _record(conn, recorded, wave, result, now)
+
+
 def _record(
-    conn, recorded: ObservationsRecorded, wave: WaveInput, result: WaveResult, now: dt.datetime
+    conn: Connection,
+    recorded: ObservationsRecorded,
+    wave: WaveInput,
+    result: WaveResult,
+    now: dt.datetime,
 ) -> list[Event]:
     batch = wave.batch
     kept = _strongest_per_series(result.findings)

@@ -15,7 +15,7 @@ from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
-from detectors.screen import screen_block, select_candidates
+from detectors.screen import ScreenResult, screen_block, select_candidates
 
 CHANGE_KINDS = TEST_KINDS
 
@@ -57,6 +57,111 @@ class WaveResult:
     q: float = 0.05
 
 
+@dataclass
+class WavePlan:
+    """The wave-level screen's decision: which tests go to statsmodels.
+
+    It is taken once over the whole wave (the cutoff is a BH threshold over every screened
+    test), so how the confirmation is later split — one process, forked workers, chunks on a
+    bus — cannot change which tests are confirmed.
+    """
+
+    layout: Layout
+    screen: ScreenResult
+    chosen: np.ndarray  # (n_series, 4) tests to confirm
+    rows: np.ndarray  # the rows holding a chosen test
+    prep: Prepared  # laid out on ``rows``, past outliers set aside
+    seconds: float = 0.0
+
+    @property
+    def n_tests(self) -> int:
+        return self.screen.n_tests
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """One confirmed test: statsmodels' answer and the baseline it was compared with."""
+
+    confirmed: Confirmed
+    baseline: str
+
+
+def plan_wave(
+    batch: SeriesBatch,
+    q: float = 0.05,
+    *,
+    screen_floor: float = 0.002,
+    screen_margin: float = 20.0,
+    confirm_all: bool = False,
+    max_workers: int | None = None,
+    screen_chunk: int = 20_000,
+    screen_parallel_threshold: int = 60_000,
+) -> WavePlan:
+    """Screen every series of the wave and choose the tests to confirm (wave level)."""
+    t_start = time.perf_counter()
+    layout = make_layout(batch.n_periods, batch.season_length)
+    workers = max_workers or os.cpu_count() or 1
+    with threadpool_limits(1):
+        pvals, excluded, testable = _screen_all(
+            batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
+            else 1
+        )
+        scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
+        chosen = scr.testable if confirm_all else scr.candidates
+        rows = np.flatnonzero(chosen.any(axis=1))
+        prep = prepare(batch, layout, rows)
+        prep.mask &= ~excluded[rows]
+        prep.gap_mask &= ~excluded[rows]
+    return WavePlan(layout, scr, chosen, rows, prep, time.perf_counter() - t_start)
+
+
+def plan_tasks(batch: SeriesBatch, plan: WavePlan) -> list[ConfirmTask]:
+    """The plan's tests with the window data each needs, in (row, test kind) order."""
+    return _tasks(batch, plan.prep, plan.rows, plan.chosen[plan.rows])
+
+
+def confirm_tasks(
+    tasks: list[ConfirmTask],
+    layout: Layout,
+    periods: list[str],
+    *,
+    parallel_threshold: int = 2000,
+    max_workers: int | None = None,
+    chunk_size: int = 400,
+) -> list[TestOutcome]:
+    """Confirm any subset of a wave's tests: each answer depends on its own task only, so a
+    chunk gives the same outcomes whichever process, worker or machine runs it."""
+    results = _run(tasks, layout, parallel_threshold, max_workers, chunk_size)
+    return [
+        TestOutcome(r, _baseline(periods, layout, t.mask, t.kind))
+        for t, r in zip(tasks, results, strict=True)
+    ]
+
+
+def conclude_wave(
+    batch: SeriesBatch, outcomes: list[TestOutcome], n_tests: int, q: float = 0.05
+) -> list[Finding]:
+    """Benjamini-Hochberg over every test of the wave — the ``n_tests - len(outcomes)``
+    tests the screen dropped enter with p = 1 — then findings linked to their parents.
+
+    Findings come in (row, test kind) order whatever order the outcomes arrive in."""
+    ordered = sorted(outcomes, key=lambda o: (o.confirmed.series,
+                                              TEST_KINDS.index(o.confirmed.kind)))
+    pvals = np.ones(max(n_tests, len(ordered)))
+    pvals[: len(ordered)] = [o.confirmed.pvalue for o in ordered]
+    reject, qvalues = benjamini_hochberg(pvals, q)
+    findings = [
+        _finding(batch, o, float(qvalues[k])) for k, o in enumerate(ordered) if reject[k]
+    ]
+    links = link_to_parents(
+        [f.series for f in findings],
+        [_test_kind(f.change) for f in findings],
+        [f.direction for f in findings],
+        batch.parent,
+    )
+    return [replace(f, explained_by=e) for f, e in zip(findings, links, strict=True)]
+
+
 def detect_wave(
     batch: SeriesBatch,
     q: float = 0.05,
@@ -76,49 +181,26 @@ def detect_wave(
     has more than ``screen_parallel_threshold`` series), so memory stays bounded whatever
     the wave's size; only the candidates' rows are laid out again for statsmodels.
     ``confirm_all`` skips the screen's decision (every testable test goes to statsmodels):
-    the reference the screen is checked against.
+    the reference the screen is checked against. The three phases (:func:`plan_wave`,
+    :func:`confirm_tasks`, :func:`conclude_wave`) are the ones the distributed runner calls
+    on chunks, so both runners give the same q-values.
     """
     t_start = time.perf_counter()
-    layout = make_layout(batch.n_periods, batch.season_length)
-    workers = max_workers or os.cpu_count() or 1
-    with threadpool_limits(1):
-        pvals, excluded, testable = _screen_all(
-            batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
-            else 1
-        )
-        scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
-        chosen = scr.testable if confirm_all else scr.candidates
-        rows = np.flatnonzero(chosen.any(axis=1))
-        prep = prepare(batch, layout, rows)
-        prep.mask &= ~excluded[rows]
-        prep.gap_mask &= ~excluded[rows]
+    plan = plan_wave(batch, q, screen_floor=screen_floor, screen_margin=screen_margin,
+                     confirm_all=confirm_all, max_workers=max_workers,
+                     screen_chunk=screen_chunk,
+                     screen_parallel_threshold=screen_parallel_threshold)
     t_screen = time.perf_counter()
-    tasks = _tasks(batch, prep, rows, chosen[rows])
-    results = _run(tasks, layout, parallel_threshold, max_workers, chunk_size)
+    tasks = plan_tasks(batch, plan)
+    outcomes = confirm_tasks(tasks, plan.layout, batch.periods,
+                             parallel_threshold=parallel_threshold, max_workers=max_workers,
+                             chunk_size=chunk_size)
     t_confirm = time.perf_counter()
-
+    scr = plan.screen
     pvalues = np.where(scr.testable, 1.0, np.nan)
-    by_test: dict[tuple[int, int], Confirmed] = {}
-    for r in results:
-        j = TEST_KINDS.index(r.kind)
-        pvalues[r.series, j] = r.pvalue
-        by_test[(r.series, j)] = r
-    reject, qvalues = benjamini_hochberg(pvalues.ravel(), q)
-    reject = reject.reshape(pvalues.shape)
-    qvalues = qvalues.reshape(pvalues.shape)
-    local = {int(r): k for k, r in enumerate(rows)}
-    findings = [
-        _finding(batch, layout, prep, local[int(i)], by_test[(int(i), int(j))],
-                 float(qvalues[i, j]))
-        for i, j in np.argwhere(reject)
-    ]
-    links = link_to_parents(
-        [f.series for f in findings],
-        [_test_kind(f.change) for f in findings],
-        [f.direction for f in findings],
-        batch.parent,
-    )
-    findings = [replace(f, explained_by=e) for f, e in zip(findings, links, strict=True)]
+    for o in outcomes:
+        pvalues[o.confirmed.series, TEST_KINDS.index(o.confirmed.kind)] = o.confirmed.pvalue
+    findings = conclude_wave(batch, outcomes, scr.n_tests, q)
     t_end = time.perf_counter()
     return WaveResult(
         findings=findings,
@@ -231,9 +313,8 @@ def _run(
     return out
 
 
-def _finding(
-    batch: SeriesBatch, layout: Layout, prep: Prepared, k: int, r: Confirmed, qvalue: float
-) -> Finding:
+def _finding(batch: SeriesBatch, outcome: TestOutcome, qvalue: float) -> Finding:
+    r = outcome.confirmed
     i = r.series
     change = r.kind
     if change == "spike" and r.direction < 0:
@@ -257,16 +338,16 @@ def _finding(
         p_value=r.pvalue,
         q_value=qvalue,
         method=r.method,
-        baseline=_baseline(batch, layout, prep, k, r.kind),
+        baseline=outcome.baseline,
     )
 
 
-def _baseline(batch: SeriesBatch, layout: Layout, prep: Prepared, k: int, kind: str) -> str:
-    mask = prep.gap_mask[k] if kind == "gap_widening" else prep.mask[k]
+def _baseline(periods: list[str], layout: Layout, mask: np.ndarray, kind: str) -> str:
+    """The window the test compared with; ``mask`` is the test's own (gap mask for gaps)."""
     before = mask & ~layout.effect(kind)
     pos = np.flatnonzero(before)
-    first = batch.periods[layout.start + int(pos[0])]
-    last = batch.periods[layout.start + int(pos[-1])]
+    first = periods[layout.start + int(pos[0])]
+    last = periods[layout.start + int(pos[-1])]
     if kind == "gap_widening":
         return f"écart au territoire de référence, {first} à {last}"
     if layout.season_length == 12:

@@ -12,7 +12,7 @@ the outcome was recorded). Quiet hours postpone a row without spending an attemp
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -62,12 +62,16 @@ def _url(cells: dict[str, Cell], cell_id: str, recipient: str) -> str | None:
 
 def send_due(now: dt.datetime, *, cells: dict[str, Cell], engine: Engine, channel: Channel,
              policy: RetryPolicy | None = None,
-             after_each: Callable[[dict], None] | None = None) -> list[Event]:
-    """Try every outbox row due at ``now``; returns DigestSent / NotificationFailed events."""
+             after_each: Callable[[dict], None] | None = None,
+             cell_ids: Collection[str] | None = None) -> list[Event]:
+    """Try every outbox row due at ``now`` (of ``cell_ids`` only, when given: a worker keyed
+    by cell sends its cells' rows); returns DigestSent / NotificationFailed events."""
     policy = policy or RetryPolicy()
     events: list[Event] = []
     with engine.connect() as conn:
         rows = store.due(conn, now)
+    if cell_ids is not None:
+        rows = [r for r in rows if r["cell_id"] in cell_ids]
     for row in rows:
         cell = cells.get(row["cell_id"])
         if cell is not None and in_quiet_hours(cell, now):

@@ -100,6 +100,12 @@ def watch(
     folder: Annotated[Path, typer.Argument(file_okay=False, help="Drop folder to watch.")],
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
     once: Annotated[bool, typer.Option(help="Ingest what is there now, then stop.")] = False,
+    bus: Annotated[str, typer.Option(
+        help="embedded: ingest here; kafka: archive, record and publish for the workers.")
+    ] = "embedded",
+    broker: Annotated[str, typer.Option(envvar="VEILLE_KAFKA",
+                                        help="Kafka host:port (--bus kafka).")
+                      ] = "127.0.0.1:9092",
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Watch a drop folder and ingest files as they arrive (they move to processed/)."""
@@ -107,9 +113,17 @@ def watch(
 
     runtime = _open(workspace)
     folder.mkdir(parents=True, exist_ok=True)
+    handle = None
+    if bus == "kafka":
+        from streams.bus import folder_publisher
+
+        handle = folder_publisher(broker)
+    elif bus != "embedded":
+        console.print(f"[red]Unknown bus '{bus}'[/red]: embedded or kafka.")
+        raise typer.Exit(2)
     console.print(f"Watching {folder} (Ctrl-C to stop)" if not once else f"Ingesting {folder}")
     try:
-        total = watch_folder(runtime, folder, interval=interval, once=once,
+        total = watch_folder(runtime, folder, interval=interval, once=once, handle=handle,
                              on_batch=lambda b: _print_outcomes(runtime, b.outcomes))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
@@ -173,6 +187,9 @@ from veille import cli_detect  # noqa: E402,F401
 from veille.cli_alerts import register as _register_alerts  # noqa: E402
 
 _register_alerts(app)
+from veille.cli_streams import register as _register_streams  # noqa: E402
+
+_register_streams(app)
 
 from veille.cli_web import register as _register_web  # noqa: E402
 

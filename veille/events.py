@@ -305,6 +305,60 @@ class NotificationFailed(Event):
         return f"failed:{self.message_id}:{self.recipient}"
 
 
+@dataclass(frozen=True, kw_only=True)
+class TestsChunk(Event):
+    """A bounded chunk of one wave's candidate tests (one indicator), carrying the window
+    observations each test needs: the distributed confirmation's unit of work. ``tests``
+    holds serialised detector tasks; ``chunks`` is the wave's manifest (how many to expect).
+    """
+
+    delivery_id: int
+    chunk: int
+    chunks: int
+    indicator: str
+    season_length: int
+    periods: list[str]
+    tests: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return f"chunk:{self.delivery_id}:{self.chunk}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkTested(Event):
+    """A chunk's outcomes are in the store; the FDR step counts them against the manifest."""
+
+    delivery_id: int
+    chunk: int
+    chunks: int
+
+    @property
+    def key(self) -> str:
+        return f"tested:{self.delivery_id}:{self.chunk}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClockTicked(Event):
+    """Time passed: overdue deliveries, freshness rules and due digests are looked at as of
+    ``occurred_at`` (the time-driven half of the pipeline)."""
+
+    @property
+    def key(self) -> str:
+        return f"tick:{self.occurred_at.isoformat()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigestsDue(Event):
+    """Compose and send what one cell has due as of ``occurred_at``."""
+
+    cell_id: str
+
+    @property
+    def key(self) -> str:
+        return f"due:{self.cell_id}:{self.occurred_at.isoformat()}"
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every event class by name (topics and docs are generated from it)."""
     return dict(_REGISTRY)

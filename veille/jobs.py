@@ -61,8 +61,11 @@ def stable_files(folder: Path, previous: dict[Path, int]) -> tuple[list[Path], d
 
 def watch_folder(runtime: Runtime, folder: Path, *, interval: float = 2.0,
                  once: bool = False, on_batch: Callable[[IngestSummary], None] | None = None,
+                 handle: Callable[[Runtime, list[Path]], IngestSummary] | None = None,
                  ) -> IngestSummary:
-    """Ingest files as they arrive in ``folder``; handled files move to ``processed/``."""
+    """Ingest files as they arrive in ``folder``; handled files move to ``processed/``.
+    ``handle`` replaces in-process ingestion (the distributed runner publishes instead)."""
+    handle = handle or ingest_files
     done = folder / "processed"
     done.mkdir(parents=True, exist_ok=True)
     total = IngestSummary()
@@ -73,7 +76,7 @@ def watch_folder(runtime: Runtime, folder: Path, *, interval: float = 2.0,
             ready = sorted(p for p in folder.iterdir() if p.is_file()
                            and not p.name.startswith("."))
         if ready:
-            batch = ingest_files(runtime, ready)
+            batch = handle(runtime, ready)
             for path in ready:
                 shutil.move(str(path), done / path.name)
                 seen.pop(path, None)

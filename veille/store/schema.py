@@ -132,7 +132,7 @@ shifts = Table(
     Column("people", Float),
     Column("p_value", Float, nullable=False),
     Column("q_value", Float, nullable=False),
-    Column("method", String(200), nullable=False),
+    Column("method", Text, nullable=False),  # streams_0001 widened it (PostgreSQL)
     Column("baseline", String(300), nullable=False),
     Column("explained_by", String(32)),
     Column("status", String(12), nullable=False),
@@ -288,4 +288,28 @@ provider_queries = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_by", String(64)),
     Index("ix_provider_query_delivery", "delivery_id"),
+)
+
+# --- streams: the distributed runner's FDR gathering (system of record for waves in flight)
+
+waves = Table(
+    "waves", metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("indicators", JSON, nullable=False, default=list),
+    Column("n_series", Integer, nullable=False),
+    Column("n_tests", Integer, nullable=False),  # the BH m of the whole wave
+    Column("expected_chunks", Integer, nullable=False),  # the wave's manifest
+    Column("status", String(12), nullable=False),  # gathering, done
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("outputs", JSON, nullable=False, default=list),  # [type, key] of events produced
+)
+
+wave_tests = Table(
+    "wave_tests", metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("chunk", Integer, primary_key=True),
+    Column("outcomes", JSON, nullable=False),  # confirmed tests with their evidence
+    Column("tested_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,9 @@
+# One image for every veille service of docker-compose.yml (workers, publisher, web, migrate).
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        libpango-1.0-0 libpangoft2-1.0-0 && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY . /app
+RUN pip install --no-cache-dir -e .
+ENV VEILLE_WORKSPACE=/workspace
+ENTRYPOINT ["veille"]

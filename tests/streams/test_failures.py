@@ -1,0 +1,114 @@
+"""Crash, two workers, bad events: exactly-once effects from idempotent sinks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from conftest import Pipeline, wait_idle
+
+SLICE = 12  # the six backfills and six waves: enough chunks to kill a worker among them
+
+
+def _counts(snapshot: dict[str, list]) -> dict[str, int]:
+    return {name: len(rows) for name, rows in snapshot.items()}
+
+
+def test_worker_killed_mid_wave_loses_and_duplicates_nothing(
+        tmp_path: Path, pg_factory, broker: str, start_worker) -> None:  # type: ignore[no-untyped-def]
+    reference = Pipeline(tmp_path / "ref", pg_factory(), SLICE)
+    reference.run_embedded()
+    expected = reference.snapshot()
+
+    bus = Pipeline(tmp_path / "bus", pg_factory(), SLICE)
+    worker = start_worker(bus.root, bus.db_url, name="crashy")
+    killed = []
+
+    def kill_when_busy(k: int) -> None:
+        # the whole slice goes out at once; SIGKILL the worker once it is inside a wave
+        if k != SLICE - 1:
+            return
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine("postgresql+psycopg://"
+                               + bus.db_url.removeprefix("postgresql://"))
+        deadline = time.monotonic() + 120
+        with engine.connect() as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(text(
+                    "select count(*) from waves w where status = 'gathering' and exists "
+                    "(select 1 from wave_tests t where t.delivery_id = w.delivery_id)"
+                )).scalar()
+                conn.commit()
+                if row:
+                    break
+                time.sleep(0.05)
+        engine.dispose()
+        worker.kill()
+        killed.append(True)
+        start_worker(bus.root, bus.db_url, name="crashy")  # restarted, same name
+
+    bus.publish(broker, wait=False, on_each=kill_when_busy)
+    assert killed
+    got = bus.snapshot()
+    assert _counts(got) == _counts(expected)  # nothing lost, nothing twice
+    for table in expected:
+        assert got[table] == expected[table], table
+
+
+def test_two_workers_split_the_wave_and_agree_with_one(
+        tmp_path: Path, pg_factory, broker: str, start_worker) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import create_engine, text
+
+    reference = Pipeline(tmp_path / "ref", pg_factory(), SLICE)
+    reference.run_embedded()
+    expected = reference.snapshot()
+
+    bus = Pipeline(tmp_path / "bus", pg_factory(), SLICE)
+    log_a, log_b = tmp_path / "a.log", tmp_path / "b.log"
+    start_worker(bus.root, bus.db_url, name="a", log=log_a)
+    start_worker(bus.root, bus.db_url, name="b", log=log_b)
+    bus.publish(broker)
+    got = bus.snapshot()
+    for table in expected:
+        assert got[table] == expected[table], table
+    # both workers took part: each keeps its own history copy once it has handled a wave
+    engine = create_engine("postgresql+psycopg://" + bus.db_url.removeprefix("postgresql://"))
+    with engine.connect() as conn:
+        chunks = conn.execute(text("select count(*) from wave_tests")).scalar()
+    engine.dispose()
+    assert chunks and chunks > 4
+    from streams.bus import partition_lags
+
+    members = {lag.topic for lag in partition_lags(broker) if lag.committed}
+    assert any(t.endswith("-observations") for t in members)
+    assert (bus.root / "worker-history").exists()
+
+
+def test_bad_message_goes_to_dead_letters_and_the_worker_goes_on(
+        tmp_path: Path, pg_factory, broker: str, start_worker) -> None:  # type: ignore[no-untyped-def]
+    from streams.bus import Publisher, dead_letters, ensure_topics
+
+    bus = Pipeline(tmp_path / "bus", pg_factory(), 2)
+    ensure_topics(broker)
+    worker = start_worker(bus.root, bus.db_url)
+    publisher = Publisher(broker)
+    publisher.send_raw("deliveries", b"junk", b"{not json")
+    publisher.send_raw("observations", b"x", json.dumps(
+        {"type": "TestsChunk", "schema_version": 99, "occurred_at": "2024-01-01T00:00:00+00:00"}
+    ).encode())
+    publisher.send_raw("shifts", b"y", json.dumps({"type": "NoSuchEvent"}).encode())
+    publisher.flush()
+    publisher.close()
+    bus.publish(broker)  # then real deliveries: the worker must still handle them
+    assert worker.alive()
+    letters = dead_letters(broker)
+    reasons = {d["topic"].rsplit("-", 1)[-1]: d["reason"] for d in letters}
+    assert "not JSON" in reasons["deliveries"]
+    assert "schema_version 99" in reasons["observations"]
+    assert "unknown event type 'NoSuchEvent'" in reasons["shifts"]
+    assert {d["payload"] for d in letters} >= {"{not json"}
+    got = bus.snapshot()
+    assert len(got["deliveries"]) == 2 and all(r[2] == "accepted" for r in got["deliveries"])
+    wait_idle(broker, bus.db_url)

@@ -1,0 +1,169 @@
+"""Commands of the distributed runner: `veille worker`, `veille publish`, `veille bus ...`.
+
+The embedded runner stays the default; these need a Kafka broker (VEILLE_KAFKA) and a
+PostgreSQL store (VEILLE_DATABASE_URL) shared by every worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, console
+
+BrokerOpt = Annotated[str, typer.Option(
+    "--broker", envvar="VEILLE_KAFKA", help="Kafka bootstrap server host:port. "
+                                           "Env: VEILLE_KAFKA.")]
+DEFAULT_BROKER = "127.0.0.1:9092"
+
+bus_app = typer.Typer(help="Le bus Kafka / the Kafka bus: status, ticks, dead letters.",
+                      no_args_is_help=True)
+
+
+def worker(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    broker: BrokerOpt = DEFAULT_BROKER,
+    name: Annotated[str | None, typer.Option(
+        help="Worker name (its own history copy); default: the host name.")] = None,
+    session_timeout: Annotated[float, typer.Option(
+        help="Consumer group session timeout, seconds (a dead worker's partitions move "
+             "after this long).")] = 30.0,
+    tick_seconds: Annotated[float, typer.Option(
+        help="The leader ticks the time-driven stages (freshness, scheduled digests) this "
+             "often; 0: only on `veille bus tick`.")] = 60.0,
+    digest_on_alert: Annotated[bool, typer.Option(
+        help="Compose a cell's immediate messages as soon as an alert arrives.")] = True,
+    chunk_tests: Annotated[int, typer.Option(help="Tests per chunk of a wave.")] = 64,
+    loglevel: Annotated[str, typer.Option(help="Log level.")] = "warning",
+) -> None:
+    """Start a Faust worker of the distributed pipeline (start N of them to scale)."""
+    runtime = _open(workspace)  # migrates the store and checks the catalog first
+    os.environ.update({
+        "VEILLE_KAFKA": f"kafka://{broker.split('://', 1)[-1]}",
+        "VEILLE_WORKSPACE": str(runtime.workspace.root),
+        "VEILLE_KAFKA_SESSION_TIMEOUT": str(session_timeout),
+        "VEILLE_TICK_SECONDS": str(tick_seconds),
+        "VEILLE_DIGEST_ON_ALERT": "1" if digest_on_alert else "0",
+        "VEILLE_CHUNK_TESTS": str(chunk_tests),
+    })
+    if name:
+        os.environ["VEILLE_WORKER_NAME"] = name
+    if not os.environ.get("VEILLE_DATABASE_URL") and runtime.engine.dialect.name == "sqlite":
+        console.print("[yellow]The store is SQLite: fine for one worker on this machine; "
+                      "use PostgreSQL (VEILLE_DATABASE_URL) for several.[/yellow]")
+    from faust import Worker
+
+    from streams.app import app, context
+    from streams.bus import ensure_topics
+
+    ensure_topics(broker.split("://", 1)[-1])
+    context()  # open the store and catalog before joining the group
+    Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def publish(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
+                                                help="Provider files to publish.")],
+    convention: Annotated[str | None, typer.Option(
+        "--convention", "-c", help="Convention id (default: found from the file name).")] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    broker: BrokerOpt = DEFAULT_BROKER,
+) -> None:
+    """Archive and record provider files, then publish them on the bus for the workers."""
+    from streams.bus import Publisher, ensure_topics, publish_files
+
+    runtime = _open(workspace)
+    ensure_topics(broker.split("://", 1)[-1])
+    publisher = Publisher(broker.split("://", 1)[-1])
+    try:
+        done = publish_files(runtime, files, publisher=publisher, convention_id=convention)
+    finally:
+        publisher.close()
+    table = Table("file", "delivery", "published", title="Livraisons publiées / published")
+    for item in done:
+        table.add_row(item.path.name, str(item.received.event.delivery_id),
+                      "yes" if item.sent else f"no ({item.received.status}, already handled)")
+    console.print(table)
+
+
+@bus_app.command("status")
+def bus_status(
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    broker: BrokerOpt = DEFAULT_BROKER,
+    stale: Annotated[float, typer.Option(
+        help="A wave gathering for longer than this many seconds is reported stuck.")] = 600,
+) -> None:
+    """Topics, consumer lag per partition (fetch high watermark) and waves in flight."""
+    from streams.bus import partition_lags
+    from streams.waves import waves_in_flight
+
+    runtime = _open(workspace)
+    table = Table("topic", "partition", "committed", "high watermark", "lag",
+                  title="Bus / topics and consumer lag")
+    for lag in partition_lags(broker.split("://", 1)[-1]):
+        table.add_row(lag.topic, str(lag.partition), str(lag.committed),
+                      str(lag.high_watermark), f"[red]{lag.lag}[/red]" if lag.lag else "0")
+    console.print(table)
+    now = dt.datetime.now(dt.UTC)
+    flying = waves_in_flight(runtime.engine)
+    waves = Table("delivery", "period", "chunks in / expected", "tests (BH m)", "age",
+                  "state", title="Vagues en cours / waves in flight")
+    stuck = 0
+    for w in flying:
+        planned = w["planned_at"]
+        if planned.tzinfo is None:
+            planned = planned.replace(tzinfo=dt.UTC)
+        age = (now - planned).total_seconds()
+        late = age > stale
+        stuck += late
+        waves.add_row(str(w["delivery_id"]), w["period"],
+                      f"{w['chunks_in']} / {w['expected_chunks']}", str(w["n_tests"]),
+                      f"{age:.0f} s", "[red]STUCK: chunks missing (partition lost?)[/red]"
+                      if late else "gathering")
+    console.print(waves if flying else "No wave in flight.")
+    if stuck:
+        console.print(f"[red]{stuck} wave(s) never completed:[/red] their missing chunks "
+                      "must be republished (`veille publish` the delivery's file again).")
+        raise typer.Exit(1)
+
+
+@bus_app.command("tick")
+def bus_tick(
+    broker: BrokerOpt = DEFAULT_BROKER,
+    at: Annotated[str | None, typer.Option(
+        help="ISO time to tick at (default: now).")] = None,
+) -> None:
+    """Ask the workers to run freshness rules and send due digests now (or as of --at)."""
+    from streams.bus import Publisher, publish_tick
+
+    when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    publisher = Publisher(broker.split("://", 1)[-1])
+    try:
+        publish_tick(publisher, when)
+    finally:
+        publisher.close()
+    console.print(f"Tick published for {when.isoformat()}.")
+
+
+@bus_app.command("dead-letters")
+def bus_dead_letters(broker: BrokerOpt = DEFAULT_BROKER) -> None:
+    """Messages the workers could not read, with the reason."""
+    from streams.bus import dead_letters
+
+    table = Table("topic", "reason", "payload", title="Lettres mortes / dead letters")
+    for item in dead_letters(broker.split("://", 1)[-1]):
+        table.add_row(item["topic"], item["reason"], item["payload"][:80])
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)
+    app.command()(publish)
+    app.add_typer(bus_app, name="bus")
