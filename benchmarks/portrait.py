@@ -16,24 +16,28 @@ import datetime as dt
 import os
 import platform
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from fastapi.testclient import TestClient
+# this file's name is the package's: run as a script, its folder must not shadow it
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 
-from portrait.build import build_portrait, window
-from portrait.render import render_html, render_pdf
-from review.app import create_app
-from review.auth import create_user
-from veille.demo import generate
-from veille.model import IndicatorKind, TerritoryKind
-from veille.runtime import open_runtime
-from veille.store import deliveries
-from veille.store import observations as obs
-from veille.store import shifts as shift_store
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+
+from portrait.build import build_portrait, window  # noqa: E402
+from portrait.render import render_html, render_pdf  # noqa: E402
+from review.app import create_app  # noqa: E402
+from review.auth import create_user  # noqa: E402
+from veille.demo import generate  # noqa: E402
+from veille.model import IndicatorKind, TerritoryKind  # noqa: E402
+from veille.runtime import open_runtime  # noqa: E402
+from veille.store import deliveries  # noqa: E402
+from veille.store import observations as obs  # noqa: E402
+from veille.store import shifts as shift_store  # noqa: E402
 
 NOW = dt.datetime(2026, 2, 1, 9, tzinfo=dt.UTC)
 YEAR = 2025
