@@ -161,6 +161,7 @@ class Pipeline:
         self.db_url = db_url
         self.manifest = generate(root, seed=seed)
         self.deliveries = self.manifest.deliveries[:n]
+        self.runtime(None)  # migrate before any worker opens the store (no racing DDL)
 
     def runtime(self, clock):  # type: ignore[no-untyped-def]
         from veille.runtime import open_runtime
@@ -259,7 +260,7 @@ class Pipeline:
         return out
 
 
-def wait_idle(broker: str, db_url: str, timeout: float = 120.0) -> None:
+def wait_idle(broker: str, db_url: str, timeout: float = 90.0) -> None:
     """Until every partition's committed offset reaches its high watermark and no wave is
     gathering, twice in a row (what `veille bus status` shows)."""
     from sqlalchemy import create_engine
