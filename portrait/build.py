@@ -169,12 +169,12 @@ def _glossary(conn: Connection, catalog: Catalog, year: int,
     last_period: dict[str, str] = {}
     for row in delivery_store.list_deliveries(conn, status="accepted"):
         periods = [p for p in row.periods if int(p[:4]) <= year]
-        for ind in row.indicators:
+        for code in row.indicators:
             if row.received_at is not None and (
-                    ind not in last_delivery or row.received_at > last_delivery[ind]):
-                last_delivery[ind] = row.received_at
-            if periods and max(periods) > last_period.get(ind, ""):
-                last_period[ind] = max(periods)
+                    code not in last_delivery or row.received_at > last_delivery[code]):
+                last_delivery[code] = row.received_at
+            if periods and max(periods) > last_period.get(code, ""):
+                last_period[code] = max(periods)
     out = []
     for ind in sorted((i for i in catalog.indicators.values() if i.code in used),
                       key=lambda i: (list(Theme).index(i.theme), i.label)):

@@ -25,7 +25,7 @@ from review.auth import LoginRequired, User, csrf_token, secret_key
 from veille.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
-Hook = Callable[[], None]
+Hook = Callable[[], object]
 
 
 class PortraitCache:
@@ -87,4 +87,4 @@ def render(request: Request, template: str, *, status_code: int = 200,
 
 
 def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    return request.app.state.runtime

@@ -42,8 +42,9 @@ def sparkline(values: Sequence[float | None], *, marked: int | None = None,
         pen_up = False
     parts.append(f'<path d="{" ".join(path)}" fill="none" stroke="#1f4e79" '
                  f'stroke-width="1.3"/>')
-    if marked is not None and 0 <= marked < len(values) and values[marked] is not None:
-        parts.append(f'<circle cx="{PAD + marked * step:.1f}" cy="{y(values[marked]):.1f}" '
+    point = values[marked] if marked is not None and 0 <= marked < len(values) else None
+    if marked is not None and point is not None:
+        parts.append(f'<circle cx="{PAD + marked * step:.1f}" cy="{y(point):.1f}" '
                      f'r="2.6" fill="#c0392b"/>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
             f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img">{"".join(parts)}</svg>')

@@ -19,7 +19,9 @@ users_app = typer.Typer(help="Comptes du site / web accounts (analyst, ccas, cls
 
 def serve(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on (a container: 0.0.0.0).")
+                    ] = "127.0.0.1",
 ) -> None:
     """Serve the observatory's site (review queue, subscriptions, digests, portrait) on
     127.0.0.1; a review decision is routed to the cells at once."""
@@ -31,8 +33,8 @@ def serve(
     runtime = _open(workspace)
     runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, runtime.clock)
     app = create_app(runtime, after_decision=runner.run_pending, warm=True)
-    console.print(f"Site de l'observatoire : http://127.0.0.1:{port}/ (Ctrl+C pour arrêter)")
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    console.print(f"Site de l'observatoire : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def users_add(

@@ -20,7 +20,7 @@ from detectors.evaluation import Score, changes_from_truth, score
 from streams.embedded import EmbeddedRunner
 from veille.clock import FixedClock
 from veille.demo import generate
-from veille.runtime import open_runtime
+from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries, shifts
 from veille.store.outbox import count_events
 
@@ -81,7 +81,7 @@ DEMO_ANALYST = ("observatoire", "demo-observatoire")
 """The demo's analyst account (login, password): a fictional workspace, printed openly."""
 
 
-def _portrait_and_site(runtime, workspace: Path, console: Console) -> dict:  # type: ignore[no-untyped-def]
+def _portrait_and_site(runtime: Runtime, workspace: Path, console: Console) -> dict:
     """Write the portrait (HTML and PDF) of the latest year and create the demo analyst's
     account, then say how to open the review page."""
     from portrait.build import build_portrait

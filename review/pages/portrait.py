@@ -33,7 +33,7 @@ def portrait_for(request: Request, period: str) -> Portrait:
         with cache.lock:
             hit = cache.items.get(period)
             if hit is not None and hit[0] == version:
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[1]
             try:
                 built = build_portrait(conn, runtime.catalog, period,
                                        now=dt.datetime.now(dt.UTC))

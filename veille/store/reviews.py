@@ -23,7 +23,7 @@ def add_decision(conn: Connection, *, shift_id: str, decision: str, reason: str 
         reviewer=reviewer, decided_at=at, previous_status=previous_status))
     conn.execute(update(shifts).where(shifts.c.shift_id == shift_id)
                  .values(review_status=decision))
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def trail(conn: Connection, shift_id: str) -> list[dict[str, Any]]:
@@ -58,7 +58,7 @@ def open_query(conn: Connection, *, delivery_id: int, shift_id: str, question: s
     result = conn.execute(insert(provider_queries).values(
         delivery_id=delivery_id, shift_id=shift_id, question=question, asked_by=asked_by,
         asked_at=at))
-    return int(result.inserted_primary_key[0])
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def close_queries(conn: Connection, shift_id: str, by: str, at: dt.datetime) -> int:
