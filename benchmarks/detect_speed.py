@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 from detectors.confirm import ConfirmTask, confirm
 from detectors.design import TEST_KINDS, make_layout, prepare
 from detectors.fdr import benjamini_hochberg
-from detectors.screen import screen_prepared
+from detectors.screen import dispersion_prior, screen_prepared
 from detectors.simulate import simulate_wave
 from detectors.wave import detect_wave
 
@@ -42,9 +42,9 @@ from detectors.wave import detect_wave
 def per_series_loop(batch) -> set[tuple[int, str]]:  # type: ignore[no-untyped-def]
     """Confirm every testable test series by series, then BH: the reference."""
     layout = make_layout(batch.n_periods, batch.season_length)
-    prep = prepare(batch, layout)
-    # Same identifiability rule and the same kept points (past outliers set aside) as
-    # detect_wave: both are part of deciding what is tested.
+    # Same pooled dispersion, identifiability rule and kept points (past outliers set
+    # aside) as detect_wave: all are part of deciding what is tested and how.
+    prep = prepare(batch, layout, prior=dispersion_prior(batch, layout))
     testable = screen_prepared(layout, prep).testable
     pvalues = np.where(testable, 1.0, np.nan)
     for i in range(batch.n_series):
@@ -63,6 +63,7 @@ def per_series_loop(batch) -> set[tuple[int, str]]:  # type: ignore[no-untyped-d
                 gap_sign=int(prep.gap_sign[i]),
                 own_offset=prep.offset[i] if gap else None,
                 own_mask=prep.mask[i] if gap else None,
+                prior=None if gap or prep.prior is None else tuple(prep.prior[i]),
             )
             pvalues[i, j] = confirm(task, layout).pvalue
     reject, _ = benjamini_hochberg(pvalues.ravel())

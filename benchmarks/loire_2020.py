@@ -10,8 +10,11 @@ département, 14 offence classes, annual counts, up is bad), ten yearly deliveri
 2016..2025 ingested in order through ``veille.jobs.ingest_files`` on SQLite, each one
 followed by the detect stage. Prints per-wave figures (series, tests, candidates,
 findings, shifts recorded), the shifts recorded at 2020 (indicator, territory, kind,
-observed, expected, q), and next to them the département totals of the published counts
-(2020 against the 2016-2019 mean), so the verdict can be read against the data.
+observed, expected, q), and the département totals of the published counts (2020 against
+the 2016-2019 mean) with, per indicator, the département's 2020 shift and the number of
+communes flagged in 2020, so the verdict can be read against the data. An annual spike or
+dip can be tested from five published years (the four before as baseline) because its
+dispersion is pooled across the communes of the indicator (`detectors.screen`).
 ``--zeros`` also replays the file with unpublished cells wrongly read as 0, for contrast.
 """
 
@@ -72,20 +75,30 @@ def print_shifts(shifts: list[dict], title: str) -> None:
               f"{s['observed']:>9.0f}{s['expected']:>10.1f}{s['q_value']:>9.4f}")
 
 
-def print_departement(rows: list[dict[str, str]]) -> None:
+def print_departement(rows: list[dict[str, str]], shifts: list[dict]) -> None:
+    """The département totals next to what was flagged in 2020: the département's own
+    shift (kind, direction, q) and how many communes were flagged, up and down."""
     codes = load_convention_yaml()["indicator_map"]
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in rows:
         if r["indicateur"] in codes and not is_secret(r):
             totals[codes[r["indicateur"]]][r["annee"]] += float(r["nombre"])
+    at_2020 = [s for s in shifts if s["period"] == "2020"]
     print(f"\nDépartement {DEPARTEMENT}, sum of published commune counts "
-          "(what the département row carries)")
-    print(f"  {'indicator':<34}{'2016-19':>9}{'2020':>8}{'change':>9}{'2021':>8}{'2025':>8}")
+          "(what the département row carries), and what is flagged in 2020")
+    print(f"  {'indicator':<34}{'2016-19':>9}{'2020':>8}{'change':>9}{'2021':>8}{'2025':>8}"
+          f"  {'département 2020':<26}{'communes 2020 (+/-)':>20}")
     for code, t in sorted(totals.items()):
         before = sum(t[str(y)] for y in range(2016, 2020)) / 4
+        dep = [s for s in at_2020 if s["indicator"] == code and s["territory"] == DEPARTEMENT]
+        dep_word = (f"{dep[0]['kind']}{'+' if dep[0]['direction'] > 0 else '-'} "
+                    f"q={dep[0]['q_value']:.2g}") if dep else "-"
+        com = [s for s in at_2020 if s["indicator"] == code and s["territory"] != DEPARTEMENT]
+        up = sum(s["direction"] > 0 for s in com)
         print(f"  {code:<34}{before:>9.0f}{t['2020']:>8.0f}"
               f"{(t['2020'] / before - 1) * 100 if before else float('nan'):>8.0f}%"
-              f"{t['2021']:>8.0f}{t['2025']:>8.0f}")
+              f"{t['2021']:>8.0f}{t['2025']:>8.0f}  {dep_word:<26}"
+              f"{f'{up}/{len(com) - up}':>20}")
 
 
 def main() -> None:
@@ -106,7 +119,7 @@ def main() -> None:
     shifts = recorded_shifts(result.runtime)
     print_shifts([s for s in shifts if s["period"] == "2020"], "Shifts recorded at 2020")
     print_shifts([s for s in shifts if s["period"] != "2020"], "Shifts recorded at other years")
-    print_departement(rows)
+    print_departement(rows, shifts)
 
     if args.zeros:
         wrong = run(args.workdir / "zeros", rows, zero_secrets=True)
