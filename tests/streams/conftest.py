@@ -255,9 +255,18 @@ class Pipeline:
                 out[name] = sorted(tuple(map(str, r)) for r in conn.execute(text(sql)))
         engine.dispose()
         outbox = self.root / "outbox"
-        out["outbox"] = sorted((p.name, p.read_bytes()) for p in outbox.rglob("*")
+        out["outbox"] = sorted((p.name, _stable(p.read_bytes())) for p in outbox.rglob("*")
                                if p.is_file()) if outbox.exists() else []
         return out
+
+
+def _stable(data: bytes) -> bytes:
+    """A message file without what the mail library draws at random (Message-ID, MIME
+    boundaries): everything else must be byte for byte the same."""
+    import re
+
+    data = re.sub(rb"Message-ID: <[^>]*>", b"Message-ID: <>", data)
+    return re.sub(rb"=+\d+==", b"=BOUNDARY=", data)
 
 
 def wait_idle(broker: str, db_url: str, timeout: float = 90.0) -> None:
