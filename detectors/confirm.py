@@ -9,10 +9,13 @@ denominator: binomial GLM (logit) on numerator/denominator, same treatment. Amou
 rates: OLS t-test. Effects compare the observed value with the counterfactual of the larger
 model without the change term, in the series' own units.
 
-The fits use the points the screen kept (past outliers set aside, see `detectors.design`) and
-the same truncation correction of the dispersion (``KAPPA``), so that screen and confirmation
-test the same thing. A gap widening also needs the series' own level to have moved in the
-widening direction (intersection-union: its p-value is the larger of the two one-sided ones).
+The fits use the points the screen kept (past outliers set aside, see `detectors.design`),
+the same truncation correction of the dispersion (``KAPPA``), the same pooled dispersion for
+counts (`detectors.screen.dispersion_prior`: (d0 s0^2 + d s^2) / (d0 + d), Student with
+d + d0 df) and the same choice of position for searched kinds, so that screen and
+confirmation test the same thing. A gap widening also needs the series' own level to have
+moved in the widening direction (intersection-union: its p-value is the larger of the two
+one-sided ones; neither is pooled).
 """
 
 from __future__ import annotations

@@ -26,8 +26,10 @@ steps of neighbouring positions are so correlated that a sharper sup-statistic w
 little over a factor 11 here).
 
 Counts are Poisson with log link and log exposure offset (quasi: the dispersion is estimated
-from the series' own residuals, never assumed to be 1 below what the data say), rates with a
-known denominator are binomial with logit link, amounts and bare rates are Gaussian.
+from the series' own residuals, moderated by the dispersion of the other territories of the
+indicator at the same level, see `detectors.screen.dispersion_prior`, and never assumed to
+be 1 below what the data say), rates with a known denominator are binomial with logit link,
+amounts and bare rates are Gaussian.
 
 Baselines are robust to past one-off events (a lockdown month, a data incident): a past point
 whose Pearson residual from the baseline fit lies beyond ``TRIM_Z`` robust standard deviations

@@ -12,8 +12,16 @@ Past one-off outliers are set aside (see `detectors.design`) and the baseline is
 the kept points. Each alternative column is then scored against the fit: a score test with the
 dispersion re-estimated as the alternative model would (quasi-likelihood, Student reference),
 and for the one-period spike Williams' likelihood residual, which tracks the likelihood-ratio
-test of the confirmation even for small counts. For Gaussian series the result is the exact
-OLS t-test.
+test of the confirmation even for small counts. A level shift or trend change is searched
+over its candidate positions (`detectors.design`): the position with the largest score
+statistic is kept (the confirmation's rule), its likelihood ratio is maximised along the
+column made orthogonal to the baseline (a score alone misjudges large changes), and the
+p-value is multiplied by the number of positions. For Gaussian series the result is the
+exact OLS t-test.
+
+The dispersion of count series is pooled across the territories of each indicator
+(`dispersion_prior`, limma-trend): a wave-level estimate made once before the blocks are
+screened, carried by each row (``Prepared.prior``) into the screen and the confirmation.
 
 A gap widening must be news about the neighbourhood itself: its p-value is the larger of the
 gap test and the one-sided test of the series' own level shift in the widening direction (an
