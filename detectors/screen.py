@@ -488,12 +488,29 @@ def searched_pvalue(
     best = np.argmax(score, axis=1)
     rows = np.arange(stat.shape[0])
     found = score[rows, best] >= 0
-    if fit.family != GAUSSIAN:
-        stat_best = profile_stat(fit, cols.T[best], phi[rows, best])
-    else:
-        stat_best = stat[rows, best]
+    stat_best = stat[rows, best]
     p = np.minimum(1.0, cols.shape[1] * 2 * stats.t.sf(np.abs(stat_best), df_t))
+    # The likelihood ratio only matters where the screen decides: far from any cutoff
+    # (p >= PROFILE_ABOVE) the score's p-value stands, and the rows cost nothing more.
+    near = np.flatnonzero(found & (p < PROFILE_ABOVE))
+    if fit.family != GAUSSIAN and near.size:
+        part = _rows(fit, near)
+        refined = profile_stat(part, cols.T[best[near]], phi[near, best[near]])
+        p[near] = np.minimum(1.0, cols.shape[1] * 2 * stats.t.sf(np.abs(refined), df_t[near]))
     return np.where(found, p, np.nan)
+
+
+PROFILE_ABOVE = 0.5
+"""Screened p-values of searched kinds at or above this keep the score's value (a cutoff
+is far below it, and the likelihood ratio differs from the score by a factor of a few)."""
+
+
+def _rows(fit: NullFit, rows: np.ndarray) -> NullFit:
+    """``fit`` restricted to ``rows``."""
+    out = {}
+    for name in ("y", "trials", "mask", "mu", "w", "sw", "tc", "stt", "df"):
+        out[name] = getattr(fit, name)[rows]
+    return NullFit(family=fit.family, design=fit.design, **out)
 
 
 def profile_stat(fit: NullFit, col: np.ndarray, phi: np.ndarray, steps: int = 4) -> np.ndarray:
