@@ -77,21 +77,25 @@ def run_baseline(path: Path, db: Path, melt: bool) -> dict:
 
 
 def run_veille(root: Path, path: Path) -> dict:
+    """The ingest stage alone: receive (hash, archive, record), parse, validate, revision
+    check and the one-transaction write. Detection has its own benchmarks."""
     import datetime as dt
 
+    from connectors.ingest import ingest
+    from connectors.receive import receive
     from veille.clock import FixedClock
-    from veille.jobs import ingest_files
     from veille.runtime import open_runtime
+    from veille.store import deliveries
 
     runtime = open_runtime(root, clock=FixedClock(dt.datetime(2025, 6, 1, tzinfo=dt.UTC)))
     start = time.perf_counter()
-    summary = ingest_files(runtime, [path])
+    received = receive(path, workspace=runtime.workspace, catalog=runtime.catalog,
+                       engine=runtime.engine, clock=runtime.clock)
+    ingest(received.event, workspace=runtime.workspace, catalog=runtime.catalog,
+           engine=runtime.engine, clock=runtime.clock)
     seconds = time.perf_counter() - start
-    outcome = summary.outcomes[0][1]
-    from veille.store import deliveries
-
     with runtime.engine.connect() as conn:
-        row = deliveries.get(conn, outcome.event.delivery_id)
+        row = deliveries.get(conn, received.event.delivery_id)
     return {"seconds": seconds, "rows": row.observation_count, "secret": row.secret_count,
             "status": row.status}
 
@@ -146,4 +150,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # Run as a script, this folder is sys.path[0]: keep it from shadowing the project's
+    # packages (benchmarks/streams.py would hide the streams package).
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
     main()

@@ -34,10 +34,9 @@ from connectors.validate import (
 )
 from veille.catalog import Catalog
 from veille.clock import PARIS, Clock
-from veille.model import Convention, FileSpec
+from veille.model import OBSERVATION_STATUSES, Convention, FileSpec
 from veille.periods import last_closed
 
-STATUSES = ("ok", "secret", "missing", "provisional")
 OK, SECRET, MISSING, PROVISIONAL = range(4)
 OBSERVATION_COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
                        "status", "sheet", "line"]
@@ -524,7 +523,7 @@ class _Mapper:
             "value": value,
             "numerator": numerator,
             "denominator": cells.denominator[idx],
-            "status": _strings(code, list(STATUSES)),
+            "status": _strings(code, list(OBSERVATION_STATUSES)),
             "sheet": pd.Series([self.table.sheet] * len(value), dtype=object)
             if self.table.sheet is not None else np.full(len(value), None, dtype=object),
             "line": self.lines[row].astype(np.int64),

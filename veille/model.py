@@ -65,6 +65,10 @@ _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
 }
 
 
+OBSERVATION_STATUSES = ("ok", "secret", "missing", "provisional")
+"""An observation's status: secret and missing carry no value (never zero)."""
+
+
 class Strict(BaseModel):
     """Catalog entries reject unknown fields: a typo in a file must not pass silently."""
 

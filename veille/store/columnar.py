@@ -141,8 +141,9 @@ class ColumnarHistory:
                 todo[indicator] = ids
         if not todo:
             return {}
-        rows = _read_rows(engine, sorted(todo), sorted({i for ids in todo.values()
-                                                         for i in ids}))
+        wanted_ids = {i for ids in todo.values() for i in ids}
+        periods = sorted({p for d in accepted if d.id in wanted_ids for p in d.periods})
+        rows = _read_rows(engine, sorted(todo), sorted(wanted_ids), periods)
         applied: dict[str, int] = {}
         for indicator, ids in todo.items():
             mine = rows[rows["indicator"] == indicator]
@@ -164,17 +165,20 @@ class ColumnarHistory:
         return self.sync(engine)
 
 
-def _read_rows(engine: Engine, indicators: list[str], delivery_ids: list[int]) -> pd.DataFrame:
-    """The rows of some deliveries (read through the delivery index), for some indicators."""
+def _read_rows(engine: Engine, indicators: list[str], delivery_ids: list[int],
+               periods: list[str]) -> pd.DataFrame:
+    """The rows of some deliveries for some indicators, found through the observation index
+    (indicator, period, territory) with the periods those deliveries cover."""
     query = (select(observations.c.indicator, observations.c.territory, observations.c.period,
                     observations.c.value, observations.c.numerator, observations.c.denominator,
                     observations.c.delivery_id)
-             .where(observations.c.delivery_id.in_(delivery_ids))
+             .where(observations.c.indicator.in_(indicators),
+                    observations.c.period.in_(periods),
+                    observations.c.delivery_id.in_(delivery_ids))
              .order_by(observations.c.delivery_id))
     with engine.connect() as conn:
         result = conn.execute(query)
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    frame = frame[frame["indicator"].isin(indicators)]
     for name in ARRAYS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame

@@ -8,19 +8,22 @@ replaced them, so the history of revisions is never lost.
 from __future__ import annotations
 
 import io
-import itertools
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, and_, exists, select, update
 
+from veille.model import OBSERVATION_STATUSES
 from veille.store.schema import observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
            "status", "delivery_id"]
 NUMERIC = ("value", "numerator", "denominator")
+PERIOD_LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
 
 
 @dataclass(frozen=True)
@@ -33,23 +36,31 @@ class RevisionOutcome:
     changed: pd.DataFrame
 
 
-def _as_tuples(frame: pd.DataFrame, delivery_id: int, chunk: int = 200_000,
-               ) -> Iterator[tuple]:
-    """Rows as DB-API tuples, chunk by chunk (NaN becomes NULL), without holding them all."""
-    for start in range(0, len(frame), chunk):
-        part = frame.iloc[start:start + chunk]
+def _sqlite_insert(cursor: Any, frame: pd.DataFrame, delivery_id: int) -> None:
+    """executemany, binding only what varies per row: the cost is per bound value, so the
+    delivery id, status and period (constant within a group, and validated labels) are
+    written into the statement, and numerator/denominator only when the group has any."""
+    for (status, period), group in frame.groupby(["status", "period"], sort=False):
+        if status not in OBSERVATION_STATUSES or not PERIOD_LABEL.match(str(period)):
+            raise ValueError(f"refusing to write status {status!r} / period {period!r}")
+        names = ["indicator", "territory", "value"]
+        if group["numerator"].notna().any() or group["denominator"].notna().any():
+            names += ["numerator", "denominator"]
         columns = []
-        for name in COLUMNS[:-1]:
-            array = part[name].to_numpy(dtype=object)
+        for name in names:
+            array = group[name].to_numpy(dtype=object)
             if name in NUMERIC:
                 array[pd.isna(array)] = None
             columns.append(array)
-        yield from zip(*columns, itertools.repeat(delivery_id), strict=False)
+        cursor.executemany(
+            f"INSERT INTO observations ({', '.join(names)}, period, status, delivery_id) "
+            f"VALUES ({', '.join('?' * len(names))}, '{period}', '{status}', {int(delivery_id)})",
+            zip(*columns, strict=True))
 
 
 def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
     """Insert a delivery's observations in the caller's transaction, as fast as the driver
-    allows: executemany on SQLite, COPY on PostgreSQL."""
+    allows: COPY on PostgreSQL, a lean executemany on SQLite."""
     if frame.empty:
         return 0
     dbapi = conn.connection.driver_connection
@@ -64,9 +75,7 @@ def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
                 copy.write(chunk)
     else:
         cursor = dbapi.cursor()  # type: ignore[union-attr]
-        cursor.executemany(
-            f"INSERT INTO observations ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * 8)})",
-            _as_tuples(frame, delivery_id))
+        _sqlite_insert(cursor, frame, delivery_id)
         cursor.close()
     return len(frame)
 

@@ -91,8 +91,9 @@ observations = Table(
     Column("superseded_by", Integer),
     # One row per (delivery, series, period) is guaranteed by validation (duplicates in a
     # file are refused) and by the content hash; a unique index would double the write cost.
-    Index("ix_observation_series", "indicator", "territory", "period"),
-    Index("ix_observation_delivery", "delivery_id"),
+    # One index, led by what every bulk query knows (indicators and periods of a delivery);
+    # each extra index costs seconds on a national delivery.
+    Index("ix_observation_key", "indicator", "period", "territory"),
 )
 
 events = Table(
