@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -68,9 +69,17 @@ def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _datadir() -> Path:
+    """Faust's local state goes in the workspace, per worker (not in the current
+    directory, where it would litter the checkout or the container's /app)."""
+    name = os.environ.get("VEILLE_WORKER_NAME") or socket.gethostname()
+    return Path(os.environ.get("VEILLE_WORKSPACE", "workspace")) / "worker-data" / name
+
+
 app = faust.App(
     prefix(),
     broker=os.environ.get("VEILLE_KAFKA", "kafka://127.0.0.1:9092"),
+    datadir=str(_datadir()),
     autodiscover=False,
     web_enabled=False,
     broker_session_timeout=_env_float("VEILLE_KAFKA_SESSION_TIMEOUT", 60.0),
@@ -104,6 +113,7 @@ dead_letters_topic = _topic("dead-letters")
 @dataclass
 class Context:
     runtime: Any
+    name: str
     routing: Any
     history: Any
     history_lock: threading.Lock
@@ -126,7 +136,7 @@ def context() -> Context:
     # each worker keeps its own derived copy of the history, synced from the store
     history = ColumnarHistory(runtime.workspace.root / "worker-history" / name)
     return Context(
-        runtime=runtime,
+        runtime=runtime, name=name,
         routing=Routing.build(runtime.catalog, load_subscriptions(runtime.catalog)),
         history=history, history_lock=threading.Lock(),
         q=runtime.workspace.settings.fdr_q,
@@ -136,8 +146,13 @@ def context() -> Context:
 
 
 async def _work(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Stage work runs in a thread: the loop keeps the consumer group's heartbeats going."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    """Stage work runs in a thread: the loop keeps the consumer group's heartbeats going.
+    Its duration is logged (info) to see where a wave's time goes."""
+    started = time.perf_counter()
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    finally:
+        log.info("%s: %.3f s", getattr(fn, "__name__", fn), time.perf_counter() - started)
 
 
 # --- sending events --------------------------------------------------------------------------
@@ -280,7 +295,7 @@ async def confirm_tests(stream: faust.StreamT) -> None:
             await _unexpected(topic_name("observations"), event)
             continue
         ctx = context()
-        await _work(confirm_chunk, event, ctx.runtime.engine, event.occurred_at)
+        await _work(confirm_chunk, event, ctx.runtime.engine, event.occurred_at, ctx.name)
         await emit([ChunkTested(occurred_at=event.occurred_at, delivery_id=event.delivery_id,
                                 chunk=event.chunk, chunks=event.chunks)])
 

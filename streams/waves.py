@@ -167,8 +167,10 @@ def wave_row(conn: Connection, delivery_id: int) -> dict | None:
 
 # --- confirm ------------------------------------------------------------------------------
 
-def confirm_chunk(chunk: TestsChunk, engine: Engine, now: dt.datetime) -> bool:
-    """Confirm a chunk's tests and store the outcomes (once per delivery and chunk)."""
+def confirm_chunk(chunk: TestsChunk, engine: Engine, now: dt.datetime,
+                  worker: str | None = None) -> bool:
+    """Confirm a chunk's tests and store the outcomes (once per delivery and chunk; the
+    worker's name is kept to show how a wave's work was spread)."""
     with engine.connect() as conn:
         done = conn.execute(select(wave_tests.c.chunk).where(
             wave_tests.c.delivery_id == chunk.delivery_id,
@@ -181,7 +183,8 @@ def confirm_chunk(chunk: TestsChunk, engine: Engine, now: dt.datetime) -> bool:
         with engine.begin() as conn:
             conn.execute(insert(wave_tests).values(
                 delivery_id=chunk.delivery_id, chunk=chunk.chunk,
-                outcomes=[outcome_to_dict(o) for o in outcomes], tested_at=now))
+                outcomes=[outcome_to_dict(o) for o in outcomes], tested_at=now,
+                worker=worker))
     except IntegrityError:
         return False
     return True

@@ -53,6 +53,8 @@ def worker(
     })
     if name:
         os.environ["VEILLE_WORKER_NAME"] = name
+    # Faust keeps its local state under worker-data/<name> and creates only the leaf
+    (runtime.workspace.root / "worker-data").mkdir(parents=True, exist_ok=True)
     if not os.environ.get("VEILLE_DATABASE_URL") and runtime.engine.dialect.name == "sqlite":
         console.print("[yellow]The store is SQLite: fine for one worker on this machine; "
                       "use PostgreSQL (VEILLE_DATABASE_URL) for several.[/yellow]")
@@ -106,6 +108,11 @@ def bus_status(
     table = Table("topic", "partition", "committed", "high watermark", "lag",
                   title="Bus / topics and consumer lag")
     for lag in partition_lags(broker.split("://", 1)[-1]):
+        if lag.topic.endswith("-dead-letters"):  # no consumer: letters are for people
+            table.add_row(lag.topic, str(lag.partition), "-", str(lag.high_watermark),
+                          f"[yellow]{lag.high_watermark} letter(s): veille bus dead-letters"
+                          "[/yellow]" if lag.high_watermark else "0")
+            continue
         table.add_row(lag.topic, str(lag.partition), str(lag.committed),
                       str(lag.high_watermark), f"[red]{lag.lag}[/red]" if lag.lag else "0")
     console.print(table)

@@ -21,6 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 VEILLE = [sys.executable, "-m", "veille.cli"]  # this checkout's code, like `veille`
+DEAD = "-dead-letters"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -101,14 +102,17 @@ class WorkerProcess:
     """A `veille worker` process, exactly as docker-compose starts one (plus test timings)."""
 
     def __init__(self, workspace: Path, broker: str, db_url: str, prefix: str, name: str,
-                 *, chunk_tests: int = 2, log: Path | None = None) -> None:
+                 *, chunk_tests: int = 2, log: Path | None = None,
+                 digest_on_alert: bool = False) -> None:
         env = dict(os.environ, VEILLE_DATABASE_URL=db_url, VEILLE_BUS_PREFIX=prefix,
                    PYTHONPATH=str(REPO))
+        self.name = name
         self.log = log or workspace / f"worker-{name}.log"
         self.args = [*VEILLE, "worker", "--workspace", str(workspace), "--broker", broker,
                      "--name", name, "--session-timeout", "4", "--tick-seconds", "0",
-                     "--no-digest-on-alert", "--chunk-tests", str(chunk_tests),
-                     "--loglevel", "warning"]
+                     "--digest-on-alert" if digest_on_alert else "--no-digest-on-alert",
+                     "--chunk-tests", str(chunk_tests),
+                     "--loglevel", os.environ.get("VEILLE_TEST_WORKER_LOGLEVEL", "warning")]
         self.env = env
         self.proc: subprocess.Popen | None = None
 
@@ -116,14 +120,18 @@ class WorkerProcess:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(self.args, env=self.env, stdout=out,
                                          stderr=subprocess.STDOUT, cwd=REPO)
+        RUNNING.append(self)
         return self
 
     def kill(self) -> None:
         assert self.proc is not None
+        RUNNING.remove(self)
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
     def stop(self) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -133,6 +141,14 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, n: int = 3000) -> str:
+        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
+
+
+RUNNING: list[WorkerProcess] = []
+"""Workers started and neither killed nor stopped by the test: one that exits on its own
+fails the test at once, with its log, instead of a wait running into its timeout."""
 
 
 @pytest.fixture
@@ -261,16 +277,37 @@ class Pipeline:
 
 
 def _stable(data: bytes) -> bytes:
-    """A message file without what the mail library draws at random (Message-ID, MIME
-    boundaries): everything else must be byte for byte the same."""
+    """A message file without what the mail library draws at random (Message-ID, inline
+    images' Content-IDs, MIME boundaries, and so the quoted-printable line breaks): each
+    part's headers and decoded content, random ids numbered in order of appearance.
+    Everything else must be the same."""
+    import email
+    import email.policy
     import re
 
-    data = re.sub(rb"Message-ID: <[^>]*>", b"Message-ID: <>", data)
-    return re.sub(rb"=+\d+==", b"=BOUNDARY=", data)
+    if not data.startswith(b"Subject:") and b"\nMIME-Version:" not in data[:2000]:
+        return data  # not a message (the HTML copy): byte for byte
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    ids: dict[str, str] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return ids.setdefault(match.group(0), f"id{len(ids)}")
+
+    out: list[str] = []
+    for part in message.walk():
+        for name, value in part.items():
+            if name.lower() in {"message-id", "content-type"} and part.is_multipart():
+                continue  # the boundary parameter
+            out.append(f"{name}: {value}" if name.lower() != "message-id" else name)
+        if not part.is_multipart():
+            content = part.get_content()
+            out.append(content if isinstance(content, str) else content.hex())
+    text = "\n".join(out)
+    return re.sub(r"[0-9.]+@veille\.invalid", number, text).encode()
 
 
 def wait_idle(broker: str, db_url: str, timeout: float = 90.0) -> None:
-    """Until every partition's committed offset reaches its high watermark and no wave is
+    """Until every consumed partition's committed offset reaches its high watermark and no wave is
     gathering, twice in a row (what `veille bus status` shows)."""
     from sqlalchemy import create_engine
 
@@ -282,7 +319,13 @@ def wait_idle(broker: str, db_url: str, timeout: float = 90.0) -> None:
     calm = 0
     try:
         while time.monotonic() < deadline:
-            lags = partition_lags(broker)
+            for worker in RUNNING:
+                if not worker.alive():
+                    RUNNING.remove(worker)
+                    raise AssertionError(f"worker {worker.name} exited:\n"
+                                         + worker.log_tail())
+            # the dead-letter topic has no consumer: its letters are for people to read
+            lags = [lag for lag in partition_lags(broker) if not lag.topic.endswith(DEAD)]
             busy = [lag for lag in lags if lag.lag] if lags else ["no topics"]
             if not busy and not waves_in_flight(engine):
                 calm += 1

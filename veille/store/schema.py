@@ -313,4 +313,5 @@ wave_tests = Table(
     Column("chunk", Integer, primary_key=True),
     Column("outcomes", JSON, nullable=False),  # confirmed tests with their evidence
     Column("tested_at", DateTime(timezone=True), nullable=False),
+    Column("worker", String(200)),  # the worker that confirmed it (VEILLE_WORKER_NAME)
 )
