@@ -63,7 +63,7 @@ def per_series_loop(batch) -> set[tuple[int, str]]:  # type: ignore[no-untyped-d
                 gap_sign=int(prep.gap_sign[i]),
                 own_offset=prep.offset[i] if gap else None,
                 own_mask=prep.mask[i] if gap else None,
-                prior=None if gap or prep.prior is None else tuple(prep.prior[i]),
+                prior=None if gap or prep.prior is None else tuple(map(float, prep.prior[i])),
             )
             pvalues[i, j] = confirm(task, layout).pvalue
     reject, _ = benjamini_hochberg(pvalues.ravel())

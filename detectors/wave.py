@@ -15,7 +15,7 @@ from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
-from detectors.screen import ScreenResult, screen_block, select_candidates
+from detectors.screen import ScreenResult, dispersion_prior, screen_block, select_candidates
 
 CHANGE_KINDS = TEST_KINDS
 
@@ -102,14 +102,15 @@ def plan_wave(
     layout = make_layout(batch.n_periods, batch.season_length)
     workers = max_workers or os.cpu_count() or 1
     with threadpool_limits(1):
+        prior = dispersion_prior(batch, layout)
         pvals, excluded, testable = _screen_all(
             batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
-            else 1
+            else 1, prior
         )
         scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
         chosen = scr.testable if confirm_all else scr.candidates
         rows = np.flatnonzero(chosen.any(axis=1))
-        prep = prepare(batch, layout, rows)
+        prep = prepare(batch, layout, rows, prior)
         prep.mask &= ~excluded[rows]
         prep.gap_mask &= ~excluded[rows]
     return WavePlan(layout, scr, chosen, rows, prep, time.perf_counter() - t_start)
@@ -133,7 +134,7 @@ def confirm_tasks(
     chunk gives the same outcomes whichever process, worker or machine runs it."""
     results = _run(tasks, layout, parallel_threshold, max_workers, chunk_size)
     return [
-        TestOutcome(r, _baseline(periods, layout, t.mask, t.kind))
+        TestOutcome(r, _baseline(periods, layout, t.mask, t.kind, r.position))
         for t, r in zip(tasks, results, strict=True)
     ]
 
@@ -220,21 +221,22 @@ def detect_wave(
     )
 
 
-_SHARED: tuple[SeriesBatch, Layout] | None = None
+_SHARED: tuple[SeriesBatch, Layout, np.ndarray | None] | None = None
 
 
 def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen rows lo..hi of the shared batch (in this process or a forked worker)."""
     assert _SHARED is not None
-    batch, layout = _SHARED
+    batch, layout, prior = _SHARED
     with threadpool_limits(1):
-        prep = prepare(batch, layout, np.arange(lo, hi))
+        prep = prepare(batch, layout, np.arange(lo, hi), prior)
         p, ex = screen_block(layout, prep, slice(0, hi - lo))
     return p, ex, prep.testable
 
 
 def _screen_all(
-    batch: SeriesBatch, layout: Layout, chunk: int, workers: int
+    batch: SeriesBatch, layout: Layout, chunk: int, workers: int,
+    prior: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen every row, block by block; blocks go to forked workers (which share the batch
     without copying it) when ``workers`` > 1 and the platform can fork."""
@@ -244,7 +246,7 @@ def _screen_all(
     excluded = np.zeros((n, layout.width), dtype=bool)
     testable = np.zeros((n, len(TEST_KINDS)), dtype=bool)
     bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-    _SHARED = (batch, layout)
+    _SHARED = (batch, layout, prior)
     try:
         if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
@@ -290,6 +292,7 @@ def _tasks(
                 has_exposure=bool(has_expo[i]),
                 own_offset=prep.offset[k] if gap else None,
                 own_mask=prep.mask[k] if gap else None,
+                prior=None if gap or prep.prior is None else tuple(map(float, prep.prior[k])),
             )
         )
     return tasks
@@ -342,9 +345,12 @@ def _finding(batch: SeriesBatch, outcome: TestOutcome, qvalue: float) -> Finding
     )
 
 
-def _baseline(periods: list[str], layout: Layout, mask: np.ndarray, kind: str) -> str:
-    """The window the test compared with; ``mask`` is the test's own (gap mask for gaps)."""
-    before = mask & ~layout.effect(kind)
+def _baseline(
+    periods: list[str], layout: Layout, mask: np.ndarray, kind: str, position: int = 0
+) -> str:
+    """The window the test compared with; ``mask`` is the test's own (gap mask for gaps);
+    ``position`` is the searched column the change was found at."""
+    before = mask & ~layout.effect(kind, position)
     pos = np.flatnonzero(before)
     first = periods[layout.start + int(pos[0])]
     last = periods[layout.start + int(pos[-1])]
