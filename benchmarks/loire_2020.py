@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    /work/venv/bin/python benchmarks/loire_2020.py [--workdir /tmp/veille-loire] [--zeros]
+    /work/venv/bin/python -m benchmarks.loire_2020 [--workdir /tmp/veille-loire] [--zeros]
 
 Runs the pipeline of ``tests/test_loire_detection.py`` (same code: ``tests/loire_pipeline``):
 a workspace whose catalog is made from the SSMSI file (320 communes of the Loire under the
