@@ -92,6 +92,32 @@ app = faust.App(
 )
 
 
+def _fetch_wait_patch() -> None:
+    """Faust hard-codes the consumer's fetch_max_wait_ms (1500). Kafka answers a fetch as
+    soon as data arrives, but Tansu answers a fetch over several partitions only when the
+    wait runs out: ~0.5 s per hop, six hops per delivery. VEILLE_KAFKA_FETCH_WAIT_MS sets
+    it (the tests and benchmark: 100 ms; unset, Faust's value stays)."""
+    wait = os.environ.get("VEILLE_KAFKA_FETCH_WAIT_MS")
+    if not wait:
+        return
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(original, "veille_fetch_wait", False):
+        return
+
+    def create(self: AIOKafkaConsumerThread, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._fetch_max_wait_ms = int(wait)  # read when the consumer starts
+        return consumer
+
+    create.veille_fetch_wait = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = create  # type: ignore[method-assign]
+
+
+_fetch_wait_patch()
+
+
 def _topic(short: str) -> faust.TopicT:
     return app.topic(topic_name(short), partitions=TOPICS[short], key_type=bytes,
                      value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -39,6 +39,10 @@ def worker(
     digest_on_alert: Annotated[bool, typer.Option(
         help="Compose a cell's immediate messages as soon as an alert arrives.")] = True,
     chunk_tests: Annotated[int, typer.Option(help="Tests per chunk of a wave.")] = 64,
+    fetch_wait_ms: Annotated[int | None, typer.Option(
+        envvar="VEILLE_KAFKA_FETCH_WAIT_MS",
+        help="Longest a fetch waits for data, ms (Faust: 1500). Kafka answers as soon as "
+             "data arrives; a broker that waits it out (Tansu) needs ~100.")] = None,
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "warning",
 ) -> None:
     """Start a Faust worker of the distributed pipeline (start N of them to scale)."""
@@ -53,6 +57,8 @@ def worker(
     })
     if name:
         os.environ["VEILLE_WORKER_NAME"] = name
+    if fetch_wait_ms:
+        os.environ["VEILLE_KAFKA_FETCH_WAIT_MS"] = str(fetch_wait_ms)
     # Faust keeps its local state under worker-data/<name> and creates only the leaf
     (runtime.workspace.root / "worker-data").mkdir(parents=True, exist_ok=True)
     if not os.environ.get("VEILLE_DATABASE_URL") and runtime.engine.dialect.name == "sqlite":

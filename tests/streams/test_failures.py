@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
-from conftest import Pipeline, wait_idle
+from conftest import REPO, VEILLE, Pipeline, wait_idle
 
 SLICE = 12  # the six backfills and six waves: enough chunks to kill a worker among them
 
@@ -87,9 +90,17 @@ def test_two_workers_split_the_wave_and_agree_with_one(
     assert split, "no wave had its chunks confirmed by both workers"
 
 
+def _cli(*args: str, db_url: str) -> subprocess.CompletedProcess[str]:
+    """A `veille` command as an operator (or docker-compose) runs it."""
+    env = dict(os.environ, VEILLE_DATABASE_URL=db_url, PYTHONPATH=str(REPO), COLUMNS="250")
+    return subprocess.run([*VEILLE, *args], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_bad_message_goes_to_dead_letters_and_the_worker_goes_on(
         tmp_path: Path, pg_factory, broker: str, start_worker) -> None:  # type: ignore[no-untyped-def]
     from streams.bus import Publisher, dead_letters, ensure_topics
+    from veille.events import ClockTicked
 
     bus = Pipeline(tmp_path / "bus", pg_factory(), 2)
     ensure_topics(broker)
@@ -100,16 +111,43 @@ def test_bad_message_goes_to_dead_letters_and_the_worker_goes_on(
         {"type": "TestsChunk", "schema_version": 99, "occurred_at": "2024-01-01T00:00:00+00:00"}
     ).encode())
     publisher.send_raw("shifts", b"y", json.dumps({"type": "NoSuchEvent"}).encode())
+    publisher.send_raw("shifts", b"z", ClockTicked(occurred_at=bus.manifest.reference_time)
+                       .to_json())  # a good event on the wrong topic
     publisher.flush()
     publisher.close()
-    bus.publish(broker)  # then real deliveries: the worker must still handle them
+    # then real deliveries, as docker-compose's services send them: the worker goes on
+    first, second = bus.deliveries
+    done = _cli("publish", str(first.file), "-c", first.convention, "--workspace",
+                str(bus.root), "--broker", broker, db_url=bus.db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    shutil.copy(second.file, drop / second.file.name)
+    done = _cli("watch", str(drop), "--once", "--bus", "kafka", "--broker", broker,
+                "--workspace", str(bus.root), db_url=bus.db_url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_idle(broker, bus.db_url)
     assert worker.alive()
+
     letters = dead_letters(broker)
-    reasons = {d["topic"].rsplit("-", 1)[-1]: d["reason"] for d in letters}
-    assert "not JSON" in reasons["deliveries"]
-    assert "schema_version 99" in reasons["observations"]
-    assert "unknown event type 'NoSuchEvent'" in reasons["shifts"]
+    assert len(letters) == 4, letters
+    reasons = {(d["topic"].rsplit("-", 1)[-1], d["reason"]) for d in letters}
+    by_topic: dict[str, list[str]] = {}
+    for topic, reason in reasons:
+        by_topic.setdefault(topic, []).append(reason)
+    assert any("not JSON" in r for r in by_topic["deliveries"])
+    assert any("schema_version 99" in r for r in by_topic["observations"])
+    assert any("unknown event type 'NoSuchEvent'" in r for r in by_topic["shifts"])
+    assert any("ClockTicked is not an event this topic carries" in r
+               for r in by_topic["shifts"])
     assert {d["payload"] for d in letters} >= {"{not json"}
     got = bus.snapshot()
     assert len(got["deliveries"]) == 2 and all(r[2] == "accepted" for r in got["deliveries"])
-    wait_idle(broker, bus.db_url)
+    assert got["observations"] and got["detection_runs"]  # both went through the pipeline
+
+    shown = _cli("bus", "dead-letters", "--broker", broker, db_url=bus.db_url)
+    assert shown.returncode == 0 and "schema_version 99" in shown.stdout, shown.stdout
+    status = _cli("bus", "status", "--workspace", str(bus.root), "--broker", broker,
+                  db_url=bus.db_url)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "4 letter(s)" in status.stdout and "No wave in flight" in status.stdout
