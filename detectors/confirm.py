@@ -306,10 +306,16 @@ def _not_identifiable(task: ConfirmTask) -> Confirmed:
 
 
 def confirm_many(tasks: list[ConfirmTask], layout: Layout) -> list[Confirmed]:
-    """Confirm a chunk of tasks with one BLAS thread (runs in a worker process too)."""
+    """Confirm a chunk of tasks with one BLAS thread (runs in a worker process too).
+    A fit that separates perfectly (a series of zeros with a step) is a legitimate outcome
+    whose p-value says so; statsmodels' warning about it would only flood the logs."""
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(1):
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
         return [confirm(t, layout) for t in tasks]
 
 
