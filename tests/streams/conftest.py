@@ -105,7 +105,7 @@ class WorkerProcess:
 
     def __init__(self, workspace: Path, broker: str, db_url: str, prefix: str, name: str,
                  *, chunk_tests: int = 2, log: Path | None = None,
-                 digest_on_alert: bool = False) -> None:
+                 digest_on_alert: bool = False, fetch_wait_ms: int = 100) -> None:
         # offsets committed every 0.2 s (1 s by default): the bus is seen idle sooner
         env = dict(os.environ, VEILLE_DATABASE_URL=db_url, VEILLE_BUS_PREFIX=prefix,
                    PYTHONPATH=str(REPO), VEILLE_KAFKA_COMMIT_INTERVAL="0.2")
@@ -114,7 +114,7 @@ class WorkerProcess:
         self.args = [*VEILLE, "worker", "--workspace", str(workspace), "--broker", broker,
                      "--name", name, "--session-timeout", "4", "--tick-seconds", "0",
                      "--digest-on-alert" if digest_on_alert else "--no-digest-on-alert",
-                     "--chunk-tests", str(chunk_tests), "--fetch-wait-ms", "100",
+                     "--chunk-tests", str(chunk_tests), "--fetch-wait-ms", str(fetch_wait_ms),
                      "--loglevel", os.environ.get("VEILLE_TEST_WORKER_LOGLEVEL", "warning")]
         self.env = env
         self.proc: subprocess.Popen | None = None
