@@ -150,6 +150,7 @@ def partition_lags(servers: str | None = None, group: str | None = None,
                    ) -> list[PartitionLag]:
     """Committed offset of the workers' group and fetch high watermark, per partition."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
 
     servers = servers or bootstrap()
     group = group or prefix()
@@ -160,7 +161,7 @@ def partition_lags(servers: str | None = None, group: str | None = None,
             found = admin.list_group_offsets(group)
             found = found.get(group, {}) if group in found else found
             committed = {(tp.topic, tp.partition): meta.offset for tp, meta in found.items()}
-        except Exception:  # the group does not exist yet
+        except KafkaError:  # the group does not exist yet (not an API mismatch: raise)
             committed = {}
     finally:
         admin.close()
