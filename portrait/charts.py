@@ -1,12 +1,8 @@
 """Charts as SVG, drawn with matplotlib from values that already passed secrecy.
 
-Two kinds: the portrait's trend chart (small, no axes: the territory, its commune and the
-agglomeration; the period range is written beside it in the page) and the review page's
-chart of one series (history, the baseline and its interval, the detected change, the
-segments of the whole history, definition breaks and revisions).
-
-A portrait holds thousands of trend charts, so one figure is drawn once and its lines'
-data are swapped for each chart (about 3 ms a chart, against ~30 ms for a fresh figure).
+The review page's chart of one series: history, the baseline and its interval, the
+detected change, the segments of the whole history, definition breaks and revisions. (The
+portrait's thousands of small trend charts are hand-written SVG: ``veille.sparkline``.)
 A masked or missing value is a gap (NaN), never zero.
 """
 
@@ -15,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,13 +18,11 @@ import matplotlib
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
+from veille.sparkline import AGGLO, BAND, COMMUNE, INK
+
 matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text (smaller, selectable)
 matplotlib.rcParams["svg.hashsalt"] = "veille"  # stable ids: same input, same file
 
-INK = "#1f4e79"
-COMMUNE = "#c0392b"
-AGGLO = "#7f8c8d"
-BAND = "#dde8f2"
 _HEADER = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 
@@ -43,45 +36,6 @@ def _svg(fig: Figure) -> str:
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = _METADATA.sub("", _HEADER.sub("", buffer.getvalue(), count=1))
     return text.strip()
-
-
-class TrendChart:
-    """Reusable small chart: up to three series on one shared period axis."""
-
-    def __init__(self, width: float = 2.2, height: float = 0.62) -> None:
-        self._lock = threading.Lock()
-        self.fig = Figure(figsize=(width, height))
-        FigureCanvasSVG(self.fig)
-        self.ax = self.fig.add_axes((0.02, 0.08, 0.96, 0.84))
-        self.ax.set_axis_off()
-        self.fig.patch.set_visible(False)  # fewer SVG elements: WeasyPrint draws each one
-        (self.agglo,) = self.ax.plot([], [], color=AGGLO, lw=0.9, ls=(0, (2, 1.5)))
-        (self.commune,) = self.ax.plot([], [], color=COMMUNE, lw=0.9, ls=(0, (4, 1.5)))
-        (self.main,) = self.ax.plot([], [], color=INK, lw=1.5)
-        (self.last,) = self.ax.plot([], [], "o", color=INK, ms=3)
-        for line in (self.agglo, self.commune, self.main, self.last):
-            line.set_clip_on(False)
-
-    def svg(self, values: Sequence[float | None], commune: Sequence[float | None] | None = None,
-            agglomeration: Sequence[float | None] | None = None) -> str | None:
-        """SVG text, or None when fewer than two points may be shown."""
-        main = _nan(values)
-        if sum(not math.isnan(v) for v in main) < 2:
-            return None
-        x = list(range(len(main)))
-        with self._lock:
-            self.main.set_data(x, main)
-            self.commune.set_data(x, _nan(commune) if commune else [math.nan] * len(x))
-            self.agglo.set_data(x, _nan(agglomeration) if agglomeration else [math.nan] * len(x))
-            last = max(i for i, v in enumerate(main) if not math.isnan(v))
-            self.last.set_data([last], [main[last]])
-            finite = [v for series in (main, _nan(commune or []), _nan(agglomeration or []))
-                      for v in series if not math.isnan(v)]
-            low, high = min(finite), max(finite)
-            pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
-            self.ax.set_xlim(-0.5, len(x) - 0.5)
-            self.ax.set_ylim(low - pad, high + pad)
-            return _svg(self.fig)
 
 
 @dataclass

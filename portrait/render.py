@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from portrait.charts import TrendChart
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
 from veille.periods import label_fr
+from veille.sparkline import trend
 from veille.wording import fmt, signed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -63,14 +63,10 @@ def environment(extra: Iterable[Path] = ()) -> Environment:
 class ChartSet:
     """Trend charts of a portrait as data URIs, drawn once per line."""
 
-    def __init__(self) -> None:
-        self.chart = TrendChart()
-
     def uri(self, line: IndicatorLine) -> str | None:
-        svg = self.chart.svg(line.trend.values,
-                             line.commune_trend.values if line.commune_trend else None,
-                             line.agglomeration_trend.values if line.agglomeration_trend
-                             else None)
+        svg = trend(line.trend.values,
+                    line.commune_trend.values if line.commune_trend else None,
+                    line.agglomeration_trend.values if line.agglomeration_trend else None)
         if svg is None:
             return None
         return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")

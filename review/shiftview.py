@@ -9,9 +9,9 @@ from typing import Any
 from portrait.build import shift_sentence
 from portrait.published import Published
 from review.decide import STATUS_FR
-from review.sparkline import sparkline
 from veille.catalog import Catalog
 from veille.model import Indicator, Territory
+from veille.sparkline import sparkline
 from veille.wording import KIND_FR
 
 

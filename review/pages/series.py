@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from review.app import render, runtime_of
 from review.auth import User, current_user, require
 from review.scope import check_series
-from review.sparkline import sparkline
+from veille.sparkline import sparkline
 from veille.store import shifts as shift_store
 
 router = APIRouter()
