@@ -150,7 +150,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Run as a script, this folder is sys.path[0]: keep it from shadowing the project's
-    # packages (benchmarks/streams.py would hide the streams package).
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
     main()

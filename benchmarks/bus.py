@@ -4,7 +4,7 @@ processes), in events per second end to end; and the latency from publishing one
 commune-sized delivery (what `veille publish` does: archive, record, publish) to its alert
 message in the outbox, with the workers composing on alert (their default).
 
-    python benchmarks/streams.py [--deliveries 40] [--latency-runs 5] [--fetch-wait-ms 100 1500]
+    python benchmarks/bus.py [--deliveries 40] [--latency-runs 5] [--fetch-wait-ms 100 1500]
 
 Workers run as the tests run them (tests/streams/conftest.py WorkerProcess: fetches wait at
 most 100 ms, offsets committed every 0.2 s) with 64 tests per chunk (the default).
