@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from veille.events import DeliveryOverdue, ObservationsRecorded
 from veille.store import deliveries, make_engine, migrate
@@ -111,3 +111,38 @@ def test_unique_content_hash(db_url: str) -> None:
         _delivery(conn, "d" * 64)
     with pytest.raises(IntegrityError), engine.begin() as conn:
         _delivery(conn, "d" * 64)
+
+
+def test_concurrent_catalog_syncs_take_turns(db_url: str, tmp_path) -> None:
+    """Two workers starting at once both mirror the catalog: neither may fail."""
+    import threading
+
+    from factories import write_catalog
+    from veille.catalog import load_catalog
+    from veille.store.catalog_mirror import sync_catalog
+    from veille.store.schema import territories
+
+    catalog = load_catalog(write_catalog(tmp_path) / "catalog")
+    engine = make_engine(db_url)
+    migrate(engine)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def sync() -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                with engine.begin() as conn:
+                    sync_catalog(conn, catalog)
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sync) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(territories)).scalar()
+    assert count == len(catalog.territories)

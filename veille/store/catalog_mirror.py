@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, text
 
 from veille.catalog import Catalog
 from veille.store.schema import indicators, territories
 
 
 def sync_catalog(conn: Connection, catalog: Catalog) -> None:
-    """Replace the mirror with the catalog's current content (in the caller's transaction)."""
+    """Replace the mirror with the catalog's current content (in the caller's transaction).
+    Workers starting together each sync: on PostgreSQL a table lock that conflicts with
+    itself makes them take turns (SQLite already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE territories, indicators IN SHARE ROW EXCLUSIVE MODE"))
     conn.execute(delete(territories))
     conn.execute(delete(indicators))
     if catalog.territories:
