@@ -261,42 +261,19 @@ def _record(
         if existing is not None and existing["status"] == "active":
             shift_store.extend(conn, sid, f.period, evidence)
             continue
-        row = dict(
-            shift_id=sid,
-            delivery_id=recorded.delivery_id,
-            indicator=f.key[0],
-            territory=f.key[1],
-            period=f.period,
-            last_period=f.period,
-            kind=f.change,
-            direction=f.direction,
-            good_news=f.good_news,
-            explained_by=explained,
-            status="active",
-            review_status="pending",
-            detected_at=now,
-            chart=_chart(batch, f.series),
-            **evidence,
-        )
+        common = dict(shift_id=sid, delivery_id=recorded.delivery_id, indicator=f.key[0],
+                      territory=f.key[1], period=f.period, kind=f.change,
+                      direction=f.direction, good_news=f.good_news, explained_by=explained,
+                      **evidence)
+        row = dict(common, last_period=f.period, status="active", review_status="pending",
+                   detected_at=now, chart=_chart(batch, f.series))
         if existing is not None:
             shift_store.extend(
                 conn, sid, f.period, dict(row, retracted_at=None, retraction_reason=None)
             )
         else:
             shift_store.insert_shift(conn, row)
-        event = ShiftDetected(
-            occurred_at=now,
-            shift_id=sid,
-            delivery_id=recorded.delivery_id,
-            indicator=f.key[0],
-            territory=f.key[1],
-            period=f.period,
-            kind=f.change,
-            direction=f.direction,
-            good_news=f.good_news,
-            explained_by=explained,
-            **evidence,
-        )
+        event = ShiftDetected(occurred_at=now, **common)
         record_event(conn, event)
         events.append(event)
     for s in active:
