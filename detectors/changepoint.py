@@ -4,22 +4,35 @@ Why: the review page draws the segments of an indicator's history, and the obser
 see where its level (or trend) moved, with the evidence for each move. Online detection lives in
 the other detectors; this mode looks at the whole series at once.
 
-Method, with fixed defaults (no per-series tuning; chosen once on the TCPD benchmark, see
-benchmarks/tcpd.py):
+Method, with fixed defaults (no per-series tuning; checked on the TCPD benchmark, with a
+leave-one-dataset-out check of the relevance floor, see benchmarks/tcpd.py):
 1. Missing values (NaN: missing or secret) are dropped, never read as zero; positions are kept,
    so a boundary is reported at the first *observed* point of the new segment.
 2. Cost: Gaussian piecewise-linear in time (trend-aware, default) or piecewise-constant least
    squares scaled by the noise variance; or, for small counts, a Poisson deviance of a constant
    rate per exposure scaled by a dispersion (>= 1, quasi-Poisson).
 3. Noise scale from first differences (shifts and trends barely touch them), the largest 5%
-   set aside as jumps; their lag-1 correlation gives the noise autocorrelation rho (capped), and
-   the variance is inflated to its long-run value, so slow wandering is not read as shifts.
+   set aside as jumps; their lag-1 correlation gives the noise autocorrelation rho (capped at
+   rho_max: near 1 it cannot be told apart from a random walk), and the variance is inflated to
+   its long-run value s2 (1 + rho) / (1 - rho), so slow wandering is not read as shifts.
 4. Search: PELT, the exact optimum of scaled cost + penalty_factor * log(n) per change
    (mBIC-like: a change costs location + mean (+ slope)), with a minimum segment size.
 5. Confirmation: each change is tested against merging its two neighbouring segments by a
    likelihood-ratio test (chi-square, 1 df for a level, 2 for level + slope) with a Bonferroni
    factor for the positions searched; the weakest failing change is dropped until all pass.
-   Each kept change carries that p-value and its cost improvement.
+6. Relevance: a change whose removal would move the fitted line by less than min_effect (5%)
+   of the series' range (1st to 99th percentile) is dropped, the smallest first. A long smooth
+   series with little noise has statistically significant bends everywhere; none is a change
+   anyone sees on the chart.
+7. Scale check: the same long-run variance rule is applied to the residuals of the resulting
+   fit. If they are significantly larger than the scale used (one-sided chi-square at alpha, on
+   the residuals' effective degrees of freedom), the scale is raised to theirs and steps 4-6
+   run again, until the fit's own residuals agree with the scale. Differences see the noise
+   from one point to the next only: noise that is not Gaussian at that lag (a balance moved by
+   a few large transactions, flat the rest of the time) or more persistent than rho_max looks
+   small there, and every large move becomes a change; the residuals show the noise the fit
+   really leaves. The scale is only ever raised, so an over-cut fit cannot talk it down.
+   Each kept change carries its confirmation p-value and cost improvement at the final scale.
 """
 
 from __future__ import annotations
@@ -52,8 +65,12 @@ class _Cost:
 
     min_points: int = 1
 
-    def cost(self, a: int, b: int) -> float:
+    def costs(self, a: np.ndarray, b: int) -> np.ndarray:
+        """Costs of [a_i, b) for an array of starts, at once (the search's inner loop)."""
         raise NotImplementedError
+
+    def cost(self, a: int, b: int) -> float:
+        return float(self.costs(np.array([a]), b)[0])
 
     def fit(self, a: int, b: int) -> np.ndarray:
         raise NotImplementedError
@@ -67,10 +84,10 @@ class _MeanCost(_Cost):
         self.s1 = np.concatenate([[0.0], np.cumsum(y)])
         self.s2 = np.concatenate([[0.0], np.cumsum(y * y)])
 
-    def cost(self, a: int, b: int) -> float:
+    def costs(self, a: np.ndarray, b: int) -> np.ndarray:
         n = b - a
         s = self.s1[b] - self.s1[a]
-        return max(float(self.s2[b] - self.s2[a] - s * s / n), 0.0)
+        return np.maximum(self.s2[b] - self.s2[a] - s * s / n, 0.0)
 
     def fit(self, a: int, b: int) -> np.ndarray:
         return np.full(b - a, (self.s1[b] - self.s1[a]) / (b - a))
@@ -87,21 +104,21 @@ class _LinearCost(_Cost):
         self.n1, self.st, self.stt = c(np.ones_like(y)), c(t), c(t * t)
         self.sy, self.syy, self.sty = c(y), c(y * y), c(t * y)
 
-    def _coef(self, a: int, b: int) -> tuple[float, float, float]:
+    def _coef(self, a: np.ndarray, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = b - a
         st, sy = self.st[b] - self.st[a], self.sy[b] - self.sy[a]
         stt = self.stt[b] - self.stt[a] - st * st / n
         sty = self.sty[b] - self.sty[a] - st * sy / n
         syy = self.syy[b] - self.syy[a] - sy * sy / n
-        slope = sty / stt if stt > 0 else 0.0
-        return slope, sy / n - slope * st / n, max(float(syy - slope * sty), 0.0)
+        slope = np.where(stt > 0, sty / np.where(stt > 0, stt, 1.0), 0.0)
+        return slope, sy / n - slope * st / n, np.maximum(syy - slope * sty, 0.0)
 
-    def cost(self, a: int, b: int) -> float:
+    def costs(self, a: np.ndarray, b: int) -> np.ndarray:
         return self._coef(a, b)[2]
 
     def fit(self, a: int, b: int) -> np.ndarray:
-        slope, icpt, _ = self._coef(a, b)
-        return icpt + slope * self.t[a:b]
+        slope, icpt, _ = self._coef(np.array([a]), b)
+        return icpt[0] + slope[0] * self.t[a:b]
 
 
 class _PoissonCost(_Cost):
@@ -114,10 +131,10 @@ class _PoissonCost(_Cost):
         ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y / e, 1.0)), 0.0)
         self.sylogy = np.concatenate([[0.0], np.cumsum(ylogy)])
 
-    def cost(self, a: int, b: int) -> float:
+    def costs(self, a: np.ndarray, b: int) -> np.ndarray:
         sy, se = self.sy[b] - self.sy[a], self.se[b] - self.se[a]
-        rate_term = sy * np.log(sy / se) if sy > 0 else 0.0
-        return max(float(2.0 * (self.sylogy[b] - self.sylogy[a] - rate_term)), 0.0)
+        rate_term = np.where(sy > 0, sy * np.log(np.where(sy > 0, sy, 1.0) / se), 0.0)
+        return np.maximum(2.0 * (self.sylogy[b] - self.sylogy[a] - rate_term), 0.0)
 
     def fit(self, a: int, b: int) -> np.ndarray:
         rate = (self.sy[b] - self.sy[a]) / (self.se[b] - self.se[a])
@@ -132,19 +149,17 @@ def _pelt(cost: _Cost, n: int, scale2: float, penalty: float, min_size: int) -> 
     best = np.full(n + 1, np.inf)
     best[0] = -penalty
     last = np.zeros(n + 1, dtype=int)
-    candidates = [0]
+    candidates = np.array([0])
     for b in range(min_size, n + 1):
-        ready = [a for a in candidates if b - a >= min_size]
-        waiting = [a for a in candidates if b - a < min_size]
-        if not ready:
+        is_ready = b - candidates >= min_size
+        ready, waiting = candidates[is_ready], candidates[~is_ready]
+        if not ready.size:
             continue
-        vals = np.array([best[a] + cost.cost(a, b) / scale2 for a in ready]) + penalty
+        vals = best[ready] + cost.costs(ready, b) / scale2 + penalty
         i = int(np.argmin(vals))
         best[b], last[b] = vals[i], ready[i]
         # a start whose cost already exceeds the optimum, penalty aside, never wins again
-        candidates = [a for a, v in zip(ready, vals, strict=True) if v - penalty <= best[b]]
-        candidates += waiting
-        candidates.append(b)
+        candidates = np.concatenate([ready[vals - penalty <= best[b]], waiting, [b]])
     cps: list[int] = []
     b = n
     while b > 0:
@@ -197,6 +212,10 @@ def _long_run_scale2(y: np.ndarray, e: np.ndarray, kind: str, rho_max: float) ->
     return max(1.0, s2) if kind == "poisson" else s2
 
 
+MIN_EFFECT = 0.05  # smallest relevant change: a twentieth of the series' range (see segment)
+_MAX_REFITS = 10  # scale raised from residuals at most this often (it converges in 1-4)
+
+
 # --- confirmation --------------------------------------------------------------------------
 
 
@@ -228,6 +247,68 @@ def _confirm(
         del cps[worst]
 
 
+def _move(cost: _Cost, a: int, c: int, b: int, e: np.ndarray, kind: str) -> float:
+    """How far the fit on [a, b) moves (largest gap, in rate units for Poisson) without c."""
+    merged, split = cost.fit(a, b), np.r_[cost.fit(a, c), cost.fit(c, b)]
+    if kind == "poisson":
+        merged, split = merged / e[a:b], split / e[a:b]
+    return float(np.max(np.abs(merged - split)))
+
+
+def _drop_irrelevant(
+    cost: _Cost, n: int, cps: list[int], e: np.ndarray, kind: str, floor: float
+) -> list[int]:
+    """Drop the change whose removal moves the fit least, while that move is under `floor`.
+
+    Why: a relevant change (Dette & Wied 2016) is one whose size matters, not merely one that is
+    significant. On a long smooth series with little noise (a population count), every gentle
+    bend is significant, yet merging across it moves the drawn fit by a fraction of a percent of
+    the series' range: nobody sees it on the chart, and it is not a change of regime.
+    """
+    cps = list(cps)
+    while cps:
+        bounds = [0, *cps, n]
+        moves = [
+            _move(cost, bounds[i], bounds[i + 1], bounds[i + 2], e, kind) for i in range(len(cps))
+        ]
+        weakest = int(np.argmin(moves))
+        if moves[weakest] >= floor:
+            break
+        del cps[weakest]
+    return cps
+
+
+def _residual_scale2(
+    y: np.ndarray, e: np.ndarray, cost: _Cost, cps: list[int], kind: str, rho_max: float
+) -> tuple[float, float]:
+    """Long-run noise variance (or dispersion) left unexplained by the segmentation `cps`.
+
+    Same rule as from the differences (trimmed variance, AR(1) inflation with the lag-1
+    autocorrelation capped at rho_max), applied to what the fitted segments leave over, with
+    the degrees of freedom of the fitted segments given back. Why: differences only see the
+    noise from one point to the next. Noise that is not Gaussian at that scale (a balance that
+    moves by a few large transactions, the rest of the days flat) reads as tiny there, and every
+    large move then looks like a change; the residuals of the fit show the noise it really has.
+    """
+    bounds = [0, *cps, len(y)]
+    fit = np.concatenate([cost.fit(a, b) for a, b in itertools.pairwise(bounds)])
+    if kind == "poisson":
+        ok = fit > 0
+        r = (y[ok] - fit[ok]) / np.sqrt(fit[ok])  # Pearson residuals
+    else:
+        r = y - fit
+    params = (len(cps) + 1) * (2 if isinstance(cost, _LinearCost) else 1)
+    if len(r) - params < 3:
+        return 0.0, 0.0
+    var = _trimmed_var(r) * len(r) / (len(r) - params)
+    centred = r - r.mean()
+    denom = float(centred @ centred)
+    rho = float(centred[1:] @ centred[:-1]) / denom if denom > 0 else 0.0
+    rho = min(max(rho, 0.0), rho_max)
+    # a variance of AR(1) residuals is as precise as one from n (1 - rho^2) / (1 + rho^2) draws
+    return var * (1.0 + rho) / (1.0 - rho), (len(r) - params) * (1 - rho**2) / (1 + rho**2)
+
+
 # --- public API ----------------------------------------------------------------------------
 
 
@@ -241,13 +322,19 @@ def segment(
     penalty_factor: float = 4.0,
     alpha: float = 0.01,
     rho_max: float = 0.7,
+    min_effect: float = MIN_EFFECT,
+    refit_scale: bool = True,
 ) -> Segmentation:
     """Segment a whole series into stretches of stable level (or trend, if `trend`).
 
     kind: "gaussian", or "poisson" for small counts (rate per `exposure` if given; the trend
     option does not apply). min_size: fewest observed points per segment. penalty_factor:
     penalty per change, in units of log(n) of the scaled cost. alpha: level of each change's
-    confirmation test. rho_max: cap on the residual autocorrelation used to inflate the noise.
+    confirmation test. rho_max: cap on the noise autocorrelation used to inflate the variance.
+    min_effect: smallest relevant change, as a share of the series' range (of the rate, for
+    "poisson"): a change whose removal would move the fit by less is dropped. refit_scale: raise
+    the noise scale to what the fit leaves unexplained, when that is significantly larger, and
+    segment again (False: the scale read off the differences only).
     """
     if kind not in ("gaussian", "poisson"):
         raise ValueError(f"kind must be 'gaussian' or 'poisson', not {kind!r}")
@@ -268,16 +355,35 @@ def segment(
         cost = _MeanCost(y, t)
     min_size = max(min_size, cost.min_points)
     n = len(y)
+    df = 2 if use_trend else 1
     cps: list[int] = []
+    p_values: list[float] = []
+    gains: list[float] = []
     scale2 = 0.0
     if n >= 2 * min_size and (kind == "gaussian" or y.sum() > 0):
         scale2 = _long_run_scale2(y, e, kind, rho_max)
         if scale2 > 0:
-            cps = _pelt(cost, n, scale2, penalty_factor * np.log(n), min_size)
-    df = 2 if use_trend else 1
-    cps, p_values, gains = (
-        _confirm(cost, n, cps, scale2, df, min_size, alpha) if cps else ([], [], [])
-    )
+            # the range of the bulk of the values, so that one wild value cannot dwarf every move
+            low, high = np.quantile(y / e if kind == "poisson" else y, [0.01, 0.99])
+            floor = min_effect * float(high - low)
+
+            def fit(s2: float) -> tuple[list[int], list[float], list[float]]:
+                found = _pelt(cost, n, s2, penalty_factor * np.log(n), min_size)
+                found = _confirm(cost, n, found, s2, df, min_size, alpha)[0] if found else []
+                found = _drop_irrelevant(cost, n, found, e, kind, floor) if found else []
+                return _confirm(cost, n, found, s2, df, min_size, alpha) if found else ([], [], [])
+
+            cps, p_values, gains = fit(scale2)
+            # the noise is at least what the fit leaves unexplained: raise the scale and refit
+            # until the segmentation's own residuals no longer call for a larger one
+            for _ in range(_MAX_REFITS if refit_scale else 0):
+                left, dof = _residual_scale2(y, e, cost, cps, kind, rho_max)
+                if kind == "poisson":
+                    left = max(1.0, left)
+                if dof < 1 or left <= scale2 * stats.chi2.ppf(1 - alpha, dof) / dof:
+                    break
+                scale2 = left
+                cps, p_values, gains = fit(scale2)
     return _result(x, observed, y, e, cost, cps, p_values, gains, scale2, kind)
 
 

@@ -69,6 +69,63 @@ def test_autocorrelated_noise_rarely_split() -> None:
     assert split <= 3
 
 
+def _gentle_growth(seed: int, n: int = 400) -> np.ndarray:
+    """A count that grows by about 1 a step, its pace drifting +-25%: no change of regime."""
+    rng = np.random.default_rng(seed)
+    pace = 1.0 + 0.25 * np.sin(2 * np.pi * np.arange(n) / 250)
+    return 100 + np.cumsum(pace) + rng.normal(0, 0.5, n)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gentle_bends_of_a_smooth_series_are_not_cut(seed: int) -> None:
+    """Each bend is significant against so little noise, but none moves the fit visibly."""
+    x = _gentle_growth(seed)
+    assert segment(x, min_effect=0).change_points != []  # what the floor removes
+    assert segment(x).change_points == []
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_visible_step_in_a_smooth_series_is_kept(seed: int) -> None:
+    x = _gentle_growth(seed)
+    x[250:] += 0.15 * np.ptp(x)
+    assert segment(x).change_points == [250]
+
+
+def _ar1(seed: int, phi: float, n: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    eps = rng.normal(0, 1, n)
+    x = np.empty(n)
+    x[0] = eps[0] / np.sqrt(1 - phi**2)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + eps[i]
+    return x
+
+
+def test_noise_more_persistent_than_the_cap_is_read_from_residuals() -> None:
+    """AR(1) at rho 0.9 (above rho_max): differences understate its variance, residuals do not."""
+    series = [_ar1(3000 + s, 0.9, 200) for s in range(40)]
+    split = sum(bool(segment(x).change_points) for x in series)
+    split_from_differences = sum(bool(segment(x, refit_scale=False).change_points) for x in series)
+    assert split < 0.7 * split_from_differences
+
+
+def test_random_walk_cut_less_and_its_real_jump_still_found() -> None:
+    walks = [np.cumsum(np.random.default_rng(4000 + s).normal(0, 1, 300)) for s in range(20)]
+    cuts = sum(len(segment(x).change_points) for x in walks)
+    assert cuts < 0.85 * sum(len(segment(x, refit_scale=False).change_points) for x in walks)
+    for x in walks:
+        x[150:] += 15  # a jump of 15 step sds
+        assert any(abs(c - 150) <= 2 for c in segment(x).change_points)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scale_left_alone_when_residuals_agree(seed: int) -> None:
+    """White noise around a shift: the fit's residuals confirm the scale read off differences."""
+    rng = np.random.default_rng(seed)
+    x = np.r_[rng.normal(10, 1, 60), rng.normal(13, 1, 40)]
+    assert segment(x).scale == segment(x, refit_scale=False).scale
+
+
 def test_missing_values_are_gaps_not_zeros() -> None:
     rng = np.random.default_rng(7)
     x = rng.normal(50, 1, 100)
