@@ -22,7 +22,7 @@ from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.events import Event, ObservationsRecorded, ShiftDetected, ShiftRetracted
 from veille.model import Indicator, IndicatorKind
-from veille.periods import Periodicity, from_ordinal, ordinal
+from veille.periods import Periodicity, from_ordinal, ordinal, periodicity_of
 from veille.store import shifts as shift_store
 from veille.store.columnar import ColumnarHistory
 from veille.store.outbox import record_event
@@ -191,8 +191,11 @@ def detect(
     result = detect_wave(wave.batch, q=q) if wave is not None else None
     now = clock.now()
     with engine.begin() as conn:
-        _, events = record_wave(conn, recorded, wave, result, now=now, q=q,
-                                seconds=time.perf_counter() - started)
+        first_run, events = record_wave(conn, recorded, wave, result, now=now, q=q,
+                                        seconds=time.perf_counter() - started)
+        if first_run:
+            events += recheck_after_revision(conn, recorded, catalog=catalog,
+                                             history=history, now=now, q=q)
     return events, result
 
 
@@ -281,17 +284,62 @@ def _record(
             reason = (
                 f"no longer significant after delivery {recorded.delivery_id} re-sent {wave.period}"
             )
-            shift_store.retract(conn, s["shift_id"], now, reason)
-            retracted = ShiftRetracted(
-                occurred_at=now,
-                shift_id=s["shift_id"],
-                indicator=s["indicator"],
-                territory=s["territory"],
-                period=s["period"],
-                reason=reason,
-            )
-            record_event(conn, retracted)
-            events.append(retracted)
+            events.append(_retract(conn, s, now, reason))
+    return events
+
+
+def _retract(conn: Connection, shift: dict, now: dt.datetime, reason: str) -> ShiftRetracted:
+    """Retract an active shift (kept, marked, with its reason) and log the event."""
+    shift_store.retract(conn, shift["shift_id"], now, reason)
+    event = ShiftRetracted(
+        occurred_at=now,
+        shift_id=shift["shift_id"],
+        indicator=shift["indicator"],
+        territory=shift["territory"],
+        period=shift["period"],
+        reason=reason,
+    )
+    record_event(conn, event)
+    return event
+
+
+def recheck_after_revision(
+    conn: Connection,
+    recorded: ObservationsRecorded,
+    *,
+    catalog: Catalog,
+    history: ColumnarHistory,
+    now: dt.datetime,
+    q: float,
+) -> list[Event]:
+    """After a revision, test again the later periods that hold active shifts.
+
+    Why: a shift found at a later period was tested against a window that held the faulty
+    values (a month understated by half makes the next months look like a level shift).
+    Each such period is tested again as a whole wave (its full Benjamini-Hochberg family,
+    the window ending at that period, the revised values in it); an active shift there that
+    the wave no longer finds (same series, same direction) is retracted, never deleted. Run
+    once per revising delivery (both runners call it with the delivery's own wave)."""
+    if not recorded.revised_count:
+        return []
+    own = max(recorded.periods)
+    first = min(recorded.periods)
+    periodicity = periodicity_of(own)
+    later: dict[str, list[dict]] = {}
+    for s in shift_store.active_for(conn, recorded.indicators):
+        if (s["period"] > first and s["period"] != own
+                and periodicity_of(s["period"]) is periodicity):
+            later.setdefault(s["period"], []).append(s)
+    events: list[Event] = []
+    for period in sorted(later):
+        wave = build_batch(catalog, history, recorded.indicators, period)
+        result = detect_wave(wave.batch, q=q) if wave is not None else None
+        found = {(f.key, f.direction) for f in (result.findings if result else [])}
+        reason = (f"no longer significant at {period} once delivery {recorded.delivery_id} "
+                  f"revised {first}" + (f" to {own}" if own != first else ""))
+        for s in later[period]:
+            if ((s["indicator"], s["territory"]), s["direction"]) not in found:
+                events.append(_retract(conn, s, now, reason))
     return events
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from detectors.confirm import Confirmed, ConfirmTask
 from detectors.design import make_layout
-from detectors.stage import WaveInput, build_batch, record_wave
+from detectors.stage import WaveInput, build_batch, recheck_after_revision, record_wave
 from detectors.wave import (
     TestOutcome,
     WaveResult,
@@ -231,8 +231,14 @@ def conclude(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine
             waves.c.delivery_id == recorded.delivery_id).with_for_update()).scalar()
         if locked == "done":
             return False, []
-        _, produced = record_wave(conn, recorded, wave, result, now=recorded.occurred_at,
-                                  q=q, seconds=time.perf_counter() - started)
+        first_run, produced = record_wave(conn, recorded, wave, result,
+                                          now=recorded.occurred_at, q=q,
+                                          seconds=time.perf_counter() - started)
+        if first_run:
+            with lock:
+                produced += recheck_after_revision(conn, recorded, catalog=catalog,
+                                                   history=history, now=recorded.occurred_at,
+                                                   q=q)
         conn.execute(update(waves).where(waves.c.delivery_id == recorded.delivery_id).values(
             status="done", completed_at=dt.datetime.now(dt.UTC),
             outputs=[[type(e).__name__, e.key] for e in produced]))

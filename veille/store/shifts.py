@@ -20,11 +20,16 @@ def active_on(conn: Connection, keys: Sequence[tuple[str, str]]) -> list[dict[st
     """Active shifts on any of the (indicator, territory) series."""
     if not keys:
         return []
-    indicators = sorted({k[0] for k in keys})
     wanted = set(keys)
+    return [s for s in active_for(conn, sorted({k[0] for k in keys}))
+            if (s["indicator"], s["territory"]) in wanted]
+
+
+def active_for(conn: Connection, indicators: Sequence[str]) -> list[dict[str, Any]]:
+    """Active shifts on any territory of the indicators."""
     rows = conn.execute(select(shifts).where(shifts.c.status == "active",
-                                             shifts.c.indicator.in_(indicators)))
-    return [dict(r._mapping) for r in rows if (r.indicator, r.territory) in wanted]
+                                             shifts.c.indicator.in_(list(indicators))))
+    return [dict(r._mapping) for r in rows]
 
 
 def insert_shift(conn: Connection, row: dict[str, Any]) -> None:
