@@ -10,7 +10,9 @@ period and a detection delay after it. The delay depends on the kind of change:
   recent periods, `detectors.design`), so a change of 3 noise SDs that is not significant
   on its first wave is on the next ones. Six months, three quarters or two years is the
   window in which such a change must be reported to be of use to a watch cell; finding it
-  later is counted as a miss.
+  later is counted as a miss. A trend change grows: its stated size is the deviation it
+  reaches at a later period (``size_reached_period`` in the ground truth), so it must be
+  found by the period after that one at the latest, whichever window is longer.
 
 A shift is a *true* detection when it concerns a
 series the change really moved (the indicator or one derived from it, the territory, the
@@ -48,13 +50,17 @@ class KnownChange:
     small: bool
     related_indicators: frozenset[str]
     related_territories: frozenset[str]
+    size_reached: str | None = None
 
     def window(self) -> tuple[int, int]:
         """Periods (ordinals) in which finding this change counts as on time."""
         name = periodicity_of(self.first_period).value
         delay = FOUND_WITHIN.get(self.kind, DELAY)[name]
         first = ordinal(self.first_period)
-        return first, first + delay
+        last = first + delay
+        if self.size_reached:
+            last = max(last, ordinal(self.size_reached) + 1)
+        return first, last
 
     def explains(self, indicator: str, territory: str, period: str) -> bool:
         if indicator not in self.related_indicators or territory not in self.related_territories:
@@ -110,7 +116,8 @@ def changes_from_truth(truth: Mapping[str, Any],
             last_period=str(c["last_period"]) if c.get("last_period") else None,
             small=bool(c.get("small")),
             related_indicators=frozenset({c["indicator"], *c.get("also_affects", [])}),
-            related_territories=frozenset(territories)))
+            related_territories=frozenset(territories),
+            size_reached=str(c["size_reached_period"]) if c.get("size_reached_period") else None))
     return out
 
 

@@ -24,6 +24,7 @@ from veille.demo.scenario import (
     REVISION,
     late_delivery,
 )
+from veille.periods import shift
 
 NOISE_SD = ("Standard deviation of the count at the change's territory and first period, "
             "from the model that generated it: Poisson (variance = mean), negative binomial "
@@ -93,6 +94,8 @@ def _changes(geo: Geography, sim: Simulation) -> list[dict[str, Any]]:
             "territory_name": geo.name_of(change.territory), "kind": change.kind,
             "first_period": change.first_period,
             "last_period": change.first_period if change.kind in ("spike", "dip") else None,
+            "size_reached_period": shift(change.first_period, TREND_HORIZON - 1)
+            if change.kind == "trend_change" else change.first_period,
             "direction": "up" if change.direction > 0 else "down",
             "size_sd": change.size_sd, "size_units": item["size_units"],
             "noise_sd": item["noise_sd"], "baseline_mean": item["baseline_mean"],
