@@ -230,7 +230,7 @@ class _Mapper:
                                            ("denominator", cm.denominator)) if c]
         else:
             needed += [(c, "indicator label", True)
-                       for c in (conv.indicator_columns or [conv.indicator_column])
+                       for c in (conv.indicator_columns or (conv.indicator_column,))
                        if c is not None]
             needed += [(c, role, True) for role, c in (("value", conv.value_column),
                        ("numerator", conv.numerator_column),
@@ -290,11 +290,11 @@ class _Mapper:
         if not valid.all():
             counts = np.bincount(index, minlength=len(uniques))
             first = _first_rows(index, len(uniques))
-            for u in np.flatnonzero(~valid):
+            for w in np.flatnonzero(~valid):
                 self.problems.append(territory_problem(
-                    self.catalog, self.conv, finals[u], uniques[u], self.table.file,
-                    self.table.sheet, int(self.lines[first[u]]), "+".join(cols),
-                    int(counts[u]) - 1))
+                    self.catalog, self.conv, finals[w], uniques[w], self.table.file,
+                    self.table.sheet, int(self.lines[first[w]]), "+".join(cols),
+                    int(counts[w]) - 1))
         return np.asarray(finals, dtype=object)[index], valid[index]
 
     def periods(self) -> tuple[np.ndarray, np.ndarray]:
@@ -414,7 +414,7 @@ class _Mapper:
         rows = np.flatnonzero(per_row >= 0)
         value = parse_numbers(frame[str(conv.value_column)], conv.file)
         num, den = self._optional(conv.numerator_column), self._optional(conv.denominator_column)
-        parts = [tuple(_take(x, rows) for x in (value, num, den))]
+        parts = [(_take(value, rows), _take(num, rows), _take(den, rows))]
         cells = Cells(indicator=per_row[rows], row=rows, value=parts[0][0].values,
                       numerator=parts[0][1].values, denominator=parts[0][2].values,
                       codes=codes)

@@ -223,8 +223,8 @@ def duplicate_problems(key: np.ndarray, rows: np.ndarray, where: Where,
     _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     idx = np.flatnonzero(counts[inverse] > 1)
     groups: dict[int, list[int]] = {}
-    for k in idx:
-        groups.setdefault(int(key[k]), []).append(int(k))
+    for i in idx:
+        groups.setdefault(int(key[i]), []).append(int(i))
     out: list[Problem] = []
     for members in groups.values():
         member_lines: list[int] = [int(where.lines[rows[k]]) for k in members]

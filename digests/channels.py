@@ -135,7 +135,7 @@ def email_bytes(message: Message, sender: str, recipient_name: str, address: str
         return f'src="cid:{cid[1:-1]}"'
 
     email.add_alternative(_DATA_URI.sub(to_cid, message.html), subtype="html")
-    html_part = email.get_payload()[1]
+    html_part = list(email.iter_parts())[1]  # the HTML alternative just added
     for cid, data in images:
         html_part.add_related(data, maintype="image", subtype="png", cid=cid)
     return email.as_bytes()

@@ -22,7 +22,8 @@ console = Console()
 WorkspaceOpt = Annotated[Path, typer.Option(
     "--workspace", "-w", envvar="VEILLE_WORKSPACE",
     help="Workspace folder (catalog, inbox, archive, store). Env: VEILLE_WORKSPACE.")]
-DEFAULT_WORKSPACE = Path("workspace")
+# Annotated: cli_web and cli_streams import it back from inside the import cycle.
+DEFAULT_WORKSPACE: Path = Path("workspace")
 
 
 def _open(workspace: Path) -> Runtime:

@@ -123,11 +123,10 @@ def _complementary(reason_of: dict[Key, str], additive_of: Mapping[Key, float | 
         if territory.parent is not None:
             children[territory.parent].append(territory.code)
     groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for ind, territory, period in reason_of:
-        if additive_of.get((ind, territory, period)) is None and not reason_of[
-                (ind, territory, period)]:
+    for ind, code, period in reason_of:
+        if additive_of.get((ind, code, period)) is None and not reason_of[(ind, code, period)]:
             continue  # a published non-additive value (an amount) forms no group
-        groups[(ind, period)].add(territory)
+        groups[(ind, period)].add(code)
     changed = True
     while changed:
         changed = False

@@ -9,16 +9,18 @@ of one series (review page) is still drawn with matplotlib.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 WIDTH, HEIGHT, PAD = 150, 34, 3
 INK, COMMUNE, AGGLO, BAND = "#1f4e79", "#c0392b", "#7f8c8d", "#dde8f2"
 
 Values = Sequence[float | None]
+XScale = Callable[[int], float]
+YScale = Callable[[float], float]
 
 
 def _scale(series: Sequence[Values], extra: Sequence[float], width: float, height: float,
-           length: int):  # type: ignore[no-untyped-def]
+           length: int) -> tuple[XScale, YScale]:
     shown = [v for values in series for v in values if v is not None] + list(extra)
     low, high = min(shown), max(shown)
     if high - low < 1e-12:
@@ -34,7 +36,7 @@ def _scale(series: Sequence[Values], extra: Sequence[float], width: float, heigh
     return x, y
 
 
-def _path(values: Values, x, y, colour: str, width: float,  # type: ignore[no-untyped-def]
+def _path(values: Values, x: XScale, y: YScale, colour: str, width: float,
           dash: str = "") -> str:
     points: list[str] = []
     pen_up = True
@@ -86,7 +88,6 @@ def trend(values: Values, commune: Values | None = None, agglomeration: Values |
     parts = [_path(agglomeration, x, y, AGGLO, 0.9, "2 1.5") if agglomeration else "",
              _path(commune, x, y, COMMUNE, 0.9, "4 1.5") if commune else "",
              _path(values, x, y, INK, 1.5)]
-    last = max(i for i, v in enumerate(values) if v is not None)
-    parts.append(f'<circle cx="{x(last):.1f}" cy="{y(values[last]):.1f}" r="2" '  # type: ignore[arg-type]
-                 f'fill="{INK}"/>')
+    last, point = max((i, v) for i, v in enumerate(values) if v is not None)
+    parts.append(f'<circle cx="{x(last):.1f}" cy="{y(point):.1f}" r="2" fill="{INK}"/>')
     return _svg(parts, width, height)
