@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import func, select
 
 from connectors.freshness import emit_overdue, freshness
 from detectors.evaluation import Score, changes_from_truth, score
 from streams.embedded import EmbeddedRunner
 from veille.clock import FixedClock
-from veille.demo import generate
+from veille.demo import DemoManifest, generate
 from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries, shifts
 from veille.store.outbox import count_events
+from veille.store.schema import detection_runs
 
 
 def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress) -> dict:
@@ -39,12 +42,7 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
     runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, clock)
     with progress:
         task = progress.add_task("Livraisons / deliveries", total=len(manifest.deliveries))
-        for delivery in manifest.deliveries:
-            clock.set(dt.datetime.combine(delivery.delivered_on, dt.time(9), tzinfo=dt.UTC))
-            runner.submit(delivery.file, delivery.convention)
-            runner.run_pending()
-            progress.advance(task)
-    clock.set(manifest.reference_time)
+        replay(manifest, runner, clock, on_delivery=lambda: progress.advance(task))
     overdue = emit_overdue(runtime.catalog, runtime.engine, clock)
     notices = _send_digests(runtime, runner, clock)
     late = [f for f in freshness(runtime.catalog, runtime.engine, clock) if f.overdue]
@@ -66,7 +64,7 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
         "retractions": events.get("ShiftRetracted", 0),
         **notices,
     }
-    result = _score(runtime, manifest.ground_truth)
+    result = score_demo(runtime, manifest.ground_truth)
     figures.update(precision=result.precision, recall=result.recall(),
                    recall_by_kind=result.by_kind(), false_shifts=len(result.false_shifts),
                    seconds=time.perf_counter() - started)
@@ -75,6 +73,48 @@ def run_demo(workspace: Path, *, seed: int, console: Console, progress: Progress
     figures.update(_portrait_and_site(runtime, workspace, console))
     figures["seconds"] = time.perf_counter() - started
     return figures
+
+
+def replay(manifest: DemoManifest, runner: EmbeddedRunner, clock: FixedClock,
+           on_delivery: Callable[[], None] | None = None) -> None:
+    """Submit the inbox in arrival order, each file on its day; the clock ends on the
+    reference date."""
+    for delivery in manifest.deliveries:
+        clock.set(dt.datetime.combine(delivery.delivered_on, dt.time(9), tzinfo=dt.UTC))
+        runner.submit(delivery.file, delivery.convention)
+        runner.run_pending()
+        if on_delivery is not None:
+            on_delivery()
+    clock.set(manifest.reference_time)
+
+
+def score_territory(workspace: Path, seed: int) -> tuple[Score, int]:
+    """Generate one demo territory, replay its deliveries through the embedded pipeline
+    (no digests, no portrait) and score its shifts; also the number of waves tested.
+
+    Why: the detectors' recall and precision are properties of the method, measured over
+    several seeds (`benchmarks.demo_power`, `tests/test_demo_power.py`)."""
+    manifest = generate(workspace, seed=seed)
+    clock = FixedClock(manifest.reference_time)
+    runtime = open_runtime(workspace, clock=clock)
+    replay(manifest, EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, clock),
+           clock)
+    with runtime.engine.connect() as conn:
+        waves = int(conn.execute(select(func.count()).select_from(detection_runs)).scalar()
+                    or 0)
+    return score_demo(runtime, manifest.ground_truth), waves
+
+
+def score_demo(runtime: Runtime, truth_path: Path) -> Score:
+    """The shifts of the workspace against its ground truth (`detectors.evaluation`)."""
+    truth = yaml.safe_load(truth_path.read_text(encoding="utf-8"))
+    children: dict[str, list[str]] = {}
+    for territory in runtime.catalog.territories.values():
+        if territory.parent:
+            children.setdefault(territory.parent, []).append(territory.code)
+    with runtime.engine.connect() as conn:
+        found = shifts.list_shifts(conn)
+    return score(found, changes_from_truth(truth, children))
 
 
 DEMO_ANALYST = ("observatoire", "demo-observatoire")
@@ -131,17 +171,6 @@ def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:
                                 and d["status"] == "sent"),
             "messages_sent": sum(1 for d in sent if d["status"] == "sent"),
             "notifications": sum(1 for e in log if e["outcome"] == "delivered")}
-
-
-def _score(runtime, truth_path: Path) -> Score:
-    truth = yaml.safe_load(truth_path.read_text(encoding="utf-8"))
-    children: dict[str, list[str]] = {}
-    for territory in runtime.catalog.territories.values():
-        if territory.parent:
-            children.setdefault(territory.parent, []).append(territory.code)
-    with runtime.engine.connect() as conn:
-        found = shifts.list_shifts(conn)
-    return score(found, changes_from_truth(truth, children))
 
 
 def _print_score(console: Console, result: Score) -> None:
