@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from portrait.build import PortraitError, build_portrait
-from portrait.model import Portrait
+from portrait.model import Note, Portrait
 from portrait.render import render_html, render_pdf
 from review.app import runtime_of
 from review.auth import User, current_user
@@ -87,20 +87,23 @@ async def agglomeration_note(request: Request, period: str,
     return HTMLResponse(html)
 
 
-def _commune(request: Request, user: User, period: str, code: str) -> Portrait:
+def _commune(request: Request, user: User, period: str, code: str) -> tuple[Portrait, Note]:
+    """The portrait and the commune's note, if the user may read it (403) and it exists
+    (404)."""
     if not can_read_commune_note(user, code):
         raise HTTPException(status_code=403, detail="Cette commune n'est pas dans votre "
                                                     "périmètre.")
-    return portrait_for(request, period)
+    portrait = portrait_for(request, period)
+    note = portrait.commune(code)
+    if note is None:
+        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    return portrait, note
 
 
 @router.get("/portrait/{period}/commune/{code}.pdf")
 async def commune_pdf(request: Request, period: str, code: str,
                       user: Annotated[User, Depends(current_user)]) -> Response:
-    portrait = await run_in_threadpool(_commune, request, user, period, code)
-    note = portrait.commune(code)
-    if note is None:
-        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    portrait, note = await run_in_threadpool(_commune, request, user, period, code)
     pdf = await run_in_threadpool(lambda: render_pdf(render_html(portrait, notes=[note])))
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="portrait-{period}-{code}.pdf"'})
@@ -109,10 +112,7 @@ async def commune_pdf(request: Request, period: str, code: str,
 @router.get("/portrait/{period}/commune/{code}")
 async def commune_note(request: Request, period: str, code: str,
                        user: Annotated[User, Depends(current_user)]) -> Response:
-    portrait = await run_in_threadpool(_commune, request, user, period, code)
-    note = portrait.commune(code)
-    if note is None:
-        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    portrait, note = await run_in_threadpool(_commune, request, user, period, code)
     html = render_html(portrait, notes=[note], web=True,
                        nav=_nav(request, user, period, portrait))
     return HTMLResponse(html)
