@@ -7,14 +7,17 @@ is tuned on these seeds. One territory moves recall in steps of 0.11, so the tar
 checked on the ten together (`benchmarks/demo_power.py` prints the same figures).
 
 What holds: recall >= 0.85 over the 90 changes, every level shift and dip found in its
-window, and false shifts per wave within the Benjamini-Hochberg bound q. What does not:
-precision >= 0.9. With one BH family per wave at q = 0.05 a wave without any change gives
-a false shift with probability up to q, and the demo tests about 69 waves for about 15
-true shifts, so about 3 false shifts per territory are what the wave-level control allows
-(measured: 0.038 per wave, precision 0.86). Lowering q, or an FDR over the whole stream of
-waves (online Batch-BH), buys precision with recall on these seeds (offline replays of
-the waves' p-values: recall 0.80 to 0.81 for precision 0.88 to 0.91). The target stays asserted in
-an xfail(strict) test, so that it fails loudly when met.
+window, at least 70 % of the trend changes (11/20 with a 5-year quarterly window, 16/20
+with 8 years), and false shifts per wave within the Benjamini-Hochberg bound q. What does
+not: precision >= 0.9 (measured 0.87, 0.036 false shifts per wave). With one BH family per
+wave at q = 0.05, false discoveries are about q times all the wave's rejections, and a
+sustained shift is rejected again at every wave while it lasts (reported once: the later
+waves extend it). The p-values themselves are calibrated (under no change, p < 1e-4 occurs
+less often than 1e-4 of the tests). Lowering q, an FDR over the whole stream of waves
+(online Batch-BH), or a family of its own for the series with a running shift all buy
+precision with recall on these seeds (offline replays of the waves' p-values: recall 0.79
+to 0.81 for precision 0.89 to 0.91). The target stays asserted in an xfail(strict) test,
+so that it fails loudly when met.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ def test_recall_over_ten_territories_meets_the_target(scores) -> None:
     assert found >= 0.85 * total, by_kind
     assert by_kind["level_shift"][0] == by_kind["level_shift"][1], by_kind
     assert by_kind["dip"][0] == by_kind["dip"][1], by_kind
+    assert by_kind["trend_change"][0] >= 0.7 * by_kind["trend_change"][1], by_kind
 
 
 @pytest.mark.slow
