@@ -77,8 +77,12 @@ class Score:
     found: dict[str, bool] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     small: dict[str, bool] = field(default_factory=dict)
-    true_shifts: int = 0
+    matched: list[dict[str, Any]] = field(default_factory=list)  # the true detections
     false_shifts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def true_shifts(self) -> int:
+        return len(self.matched)
 
     @property
     def precision(self) -> float:
@@ -135,7 +139,7 @@ def score(shifts: Iterable[Mapping[str, Any]], changes: list[KnownChange]) -> Sc
             and lo <= ordinal(s["period"]) <= hi for s in active)
     for s in active:
         if any(c.explains(s["indicator"], s["territory"], s["period"]) for c in changes):
-            result.true_shifts += 1
+            result.matched.append(dict(s))
         else:
             result.false_shifts.append(dict(s))
     return result
