@@ -5,7 +5,7 @@
   it leaves; a revision of the period an alert rests on updates or retracts it.
 * ``ShiftDetected`` -> shift rules of cells that take unreviewed detections;
   ``ShiftReviewed`` (confirmed) -> those of review-gated cells; a dismissed or retracted
-  shift retracts the alerts it raised.
+  shift retracts the alerts it raised; a dismissed shift confirmed later reopens them.
 * ``DeliveryOverdue`` / ``DeliveryQuarantined`` -> the provider's cell;
   ``NotificationFailed`` -> the observatory.
 * :func:`watch_freshness` (time-driven) -> freshness rules.
@@ -337,7 +337,14 @@ def _reviewed(conn: Connection, event: ShiftReviewed, routing: Routing,
     shift = shift_store.get(conn, event.shift_id)
     if shift is None or shift["status"] != "active":
         return []
-    return _shift(conn, shift, _facts(shift), routing, now, reviewed=True)
+    # Confirmed after a dismissal (the analyst changed their mind): the alerts the
+    # dismissal retracted stand again, and the cells that were told are told so.
+    out: list[Event] = []
+    for alert in alert_store.of_shift(conn, event.shift_id):
+        if alert["status"] == "retracted":
+            out += _refresh(conn, routing, alert["dedup_key"], alert["basis"] or {}, now,
+                            reopen=True)
+    return out + _shift(conn, shift, _facts(shift), routing, now, reviewed=True)
 
 
 def _retract_shift(conn: Connection, shift_id: str, reason: str, now: dt.datetime,

@@ -76,6 +76,14 @@ def test_confirmation_reaches_review_gated_cells_and_dismissal_retracts(browser,
                                                       "reason": "noise"})
     with site.runtime.engine.connect() as conn:
         assert [a["status"] for a in alert_store.of_shift(conn, "s-nord")] == ["retracted"]
+    # the analyst changes their mind: the alert stands again, and the cell is told so
+    browser.post("/revue/evolution/s-nord/decision", {"decision": "confirmed"})
+    with site.runtime.engine.connect() as conn:
+        again = alert_store.of_shift(conn, "s-nord")
+    assert [(a["cell_id"], a["status"], a["revision"]) for a in again] == [
+        ("ccas-une", "active", 1)]
+    updates = events_of(site.runtime.engine, "AlertUpdated")
+    assert [e.dedup_key for e in updates] == [raised[0]["dedup_key"]]
 
 
 def test_bulk_decisions_for_a_wave(browser, site) -> None:
