@@ -6,9 +6,11 @@ crosses a definition break. Quarterly series get the longer window because five 
 points for four seasonal levels and a trend: the trend is then so loosely pinned that a trend
 broken in the last six quarters is barely told apart from it (measured on ten seeded demo
 territories, `benchmarks/demo_power.py`: quarterly trend changes found 2/10 with 5 years,
-7/10 with 8; all trend changes on ten held-out territories: 12/20 and 16/20). The null model is the baseline: one level per month or quarter
-(one level for annual series) and a linear trend (a drift of a few per cent a year must not
-read as a shift). Each test adds one column to it:
+7/10 with 8; all trend changes on ten held-out territories: 12/20 and 16/20).
+
+The null model is the baseline: one level per month or quarter (one level for annual series)
+and a linear trend (a drift of a few per cent a year must not read as a shift). Each test
+adds one column to it:
 
 - spike (or dip): an indicator of the last period;
 - level_shift: a step at an unknown recent position: an indicator of the last k periods,
