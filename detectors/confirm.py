@@ -27,7 +27,15 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from detectors.design import BINOMIAL, GAUSSIAN, KAPPA, POISSON, TEST_KINDS, Layout
+from detectors.design import (
+    BINOMIAL,
+    GAUSSIAN,
+    KAPPA,
+    POISSON,
+    TEST_KINDS,
+    Layout,
+    position_pvalue,
+)
 from detectors.screen import prior_scale, series_level, spike_df_ok
 
 SEASON_WORDS = {
@@ -84,8 +92,8 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
 
     For a kind searched over several positions, the position is the one with the largest
     score statistic on the null fit (the screen's rule, here in double precision from the
-    statsmodels fit), the likelihood-ratio test is made there and its p-value multiplied by
-    the number of positions (Bonferroni over positions)."""
+    statsmodels fit), the likelihood-ratio test is made there and its p-value corrected for
+    the positions searched (`detectors.design.position_pvalue`)."""
     m = task.mask
     cols = layout.columns[task.kind][m]
     x0 = layout.x0[m]
@@ -98,7 +106,7 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
     fit = _fit(task.family, x0, y, off, n_tr, cols, pooled)
     if fit is None:
         return _not_identifiable(task)
-    res1, phi, stat, df1, position = fit
+    res1, phi, stat, df1, position, rho, ident = fit
     if task.kind == "spike" and not spike_df_ok(
         np.asarray(len(y) - x0.shape[1] - 1),
         None if pooled is None else (np.asarray(pooled[0]), np.asarray(pooled[1])),
@@ -136,11 +144,11 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
             pvalue = max(pvalue, p_own)
             test_word += " ; et niveau propre dans le même sens (intersection-union)"
     else:
-        pvalue = float(min(1.0, n_pos * 2 * stats.t.sf(abs(stat), df1)))
+        pvalue = float(position_pvalue(np.asarray(stat), np.asarray(df1), rho, ident))
         if n_pos > 1:
-            test_word += f" ; position cherchée parmi {n_pos} (Bonferroni)"
+            test_word += f" ; position cherchée parmi {n_pos} (borne de Hunter-Worsley)"
     method = (
-        f"{fam_word} ; référence : {SEASON_WORDS[layout.season_length]} ; "
+        f"{fam_word} ; référence : {_reference_words(layout)} ; "
         f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {_df_words(df1, pooled)})"
     )
     eff = layout.effect(task.kind, position)[m]
@@ -190,6 +198,12 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
     )
 
 
+def _reference_words(layout: Layout) -> str:
+    if not layout.seasonal and layout.season_length > 1:
+        return "niveau + tendance (aucune saisonnalité décelée sur les territoires de l'indicateur)"
+    return SEASON_WORDS[layout.season_length]
+
+
 def _df_words(df_t: float, pooled: tuple[float, float] | None) -> str:
     if pooled is None:
         return f"{df_t:.0f} ddl"
@@ -205,9 +219,10 @@ def _active(x0: np.ndarray) -> np.ndarray:
 def _fit(
     family: int, x0: np.ndarray, y: np.ndarray, off: np.ndarray, n_tr: np.ndarray,
     cols: np.ndarray, pooled: tuple[float, float] | None = None,
-) -> tuple[Any, float, float, float, int] | None:
+) -> tuple[Any, float, float, float, int, np.ndarray, np.ndarray] | None:
     """Null fit, position choice, alternative fit: (larger model's result, dispersion,
-    signed statistic, Student df, position), or None if no column is identifiable.
+    signed statistic, Student df, position, neighbouring correlations, identifiable
+    columns), or None if no column is identifiable.
     ``pooled``: prior dispersion and df (counts), moderating the series' own."""
     df1 = int(len(y) - x0.shape[1] - 1)
     if df1 < 1:
@@ -231,9 +246,10 @@ def _fit(
         w = np.maximum(w, 1e-12)
         resid = y - mu
         x2 = float((resid**2 / w).sum())
-    position = _best_position(family, x0, resid, w, x2, df1, cols, pooled)
-    if position is None:
+    best = _best_position(family, x0, resid, w, x2, df1, cols, pooled)
+    if best is None:
         return None
+    position, rho, ident = best
     x1 = np.column_stack([x0, cols[:, position]])
     if np.linalg.matrix_rank(x1) < x1.shape[1]:
         return None
@@ -242,7 +258,7 @@ def _fit(
         phi = float(res1.scale) / KAPPA
         cov = np.asarray(res1.normalized_cov_params) * phi
         stat = float(res1.params[-1]) / float(np.sqrt(cov[-1, -1])) if cov[-1, -1] > 0 else 0.0
-        return res1, phi, stat, df1, position
+        return res1, phi, stat, df1, position, rho, ident
     # The null fit is an excellent start for the larger model (fewer IRLS steps).
     start = np.append(np.asarray(res0.params), 0.0)
     res1 = sm.GLM(endog, x1, family=sm_family, offset=off).fit(start_params=start)
@@ -252,15 +268,16 @@ def _fit(
     phi = max(1.0, post)
     lr = max(float(res0.deviance - res1.deviance), 0.0)
     stat = float(np.sign(res1.params[-1]) * np.sqrt(lr / phi))
-    return res1, phi, stat, df1 + d0, position
+    return res1, phi, stat, df1 + d0, position, rho, ident
 
 
 def _best_position(
     family: int, x0: np.ndarray, resid: np.ndarray, w: np.ndarray, x2: float, df1: int,
     cols: np.ndarray, pooled: tuple[float, float] | None = None,
-) -> int | None:
+) -> tuple[int, np.ndarray, np.ndarray] | None:
     """The identifiable column with the largest score statistic on the null fit (the rule
-    of `detectors.screen.score_many`), or None."""
+    of `detectors.screen.score_many`), the correlations of the statistics at neighbouring
+    columns and which columns are identifiable; None if none is."""
     sq = np.sqrt(w)
     q, _ = np.linalg.qr(x0 * sq[:, None])
     cw = cols * sq[:, None]
@@ -277,7 +294,8 @@ def _best_position(
     phi = rest if family == GAUSSIAN else np.maximum(1.0, rest)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(phi > 1e-12, np.abs(u) / np.sqrt(phi * v), 0.0)
-    return int(np.argmax(np.where(ident, stat, -1.0)))
+    rho = (cr[:, :-1] * cr[:, 1:]).sum(axis=0) / np.sqrt(v[:-1] * v[1:])
+    return int(np.argmax(np.where(ident, stat, -1.0))), rho, ident
 
 
 def own_df_cols(layout: Layout, mask: np.ndarray) -> int:

@@ -54,6 +54,7 @@ from detectors.design import (
     Prepared,
     active_columns,
     make_layout,
+    position_pvalue,
     prepare,
 )
 from detectors.fdr import bh_threshold
@@ -95,7 +96,7 @@ def screen(
     is the Benjamini-Hochberg threshold of the screened p-values at ``q``: the confirmed
     p-value would have to be ``margin`` times smaller than the screened one for a miss.
     """
-    layout = make_layout(batch.n_periods, batch.season_length)
+    layout = make_layout(batch.n_periods, batch.season_length, needs_seasons(batch))
     return screen_prepared(layout, prepare(batch, layout), q, floor, margin, chunk)
 
 
@@ -246,14 +247,72 @@ def dispersion_prior(
     return out
 
 
+SEASONS_LEVEL = 0.05
+"""A wave keeps its seasonal levels when any indicator's pooled test of "no seasonality" has
+a p-value below this (Bonferroni over the wave's indicators)."""
+
+
+def needs_seasons(batch: SeriesBatch, sample: int = POOL_SAMPLE) -> bool:
+    """Whether the wave's baseline needs one level per month or quarter.
+
+    Why: the seasonal levels are eleven (or three) parameters estimated from five (or eight)
+    points each; an indicator with no seasonality pays for them in power (a one-period dip
+    is judged against its month's level from 5 points instead of a level from 60). For each
+    indicator, the seasonal and the one-level baselines are fitted to (up to ``sample`` of)
+    its territories on the kept points, and sum over them of the Pearson chi2 saved by the
+    seasons, over each series' dispersion, is read against chi2 with (seasons - 1) x series
+    df, the combined test of stable seasonality in the manner of X-13's F-test. Seasonality
+    stays unless every indicator of the wave passes as non-seasonal, and an indicator with
+    fewer than ``POOL_MIN`` series (too little to see a weak seasonality) keeps it: the
+    seasonal baseline is never wrong, only less sharp."""
+    if batch.season_length == 1:
+        return False
+    seasonal = make_layout(batch.n_periods, batch.season_length)
+    flat_design = Design.of(make_layout(batch.n_periods, batch.season_length, seasonal=False))
+    design = Design.of(seasonal)
+    codes: dict[str, list[int]] = {}
+    for i, key in enumerate(batch.keys):
+        codes.setdefault(key[0], []).append(i)
+    level = SEASONS_LEVEL / max(len(codes), 1)
+    for rows_list in codes.values():
+        rows = np.asarray(rows_list, dtype=np.int64)
+        if rows.size > sample:
+            rows = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
+        prep = prepare(batch, seasonal, rows)
+        stat, df, n = 0.0, 0.0, 0
+        for family in (POISSON, BINOMIAL, GAUSSIAN):
+            sel = np.flatnonzero((prep.family == family) & prep.testable[:, :3].any(axis=1))
+            if sel.size == 0:
+                continue
+            fit, _ = kept_fit(family, prep, sel, seasonal, design)
+            flat = fit_null(family, fit.y, fit.trials, prep.offset[sel].astype(FLOAT),
+                            fit.mask, flat_design)
+            x2, x2_flat = _pearson(fit), _pearson(flat)
+            phi = x2 / np.maximum(fit.df, 1)
+            if family != GAUSSIAN:
+                phi = np.maximum(phi, 1.0)
+            extra = (fit.mask.astype(float) @ design.seasons.astype(float) > 0).sum(axis=1) - 1
+            ok = (fit.df >= MIN_DF) & (phi > 0)
+            stat += float((np.maximum(x2_flat - x2, 0.0)[ok] / phi[ok]).sum())
+            df += float(extra[ok].sum())
+            n += int(ok.sum())
+        if n < POOL_MIN or df <= 0 or stats.chi2.sf(stat, df) < level:
+            return True
+    return False
+
+
+def _pearson(fit: NullFit) -> np.ndarray:
+    """Pearson chi2 (residual sum of squares for Gaussian rows) of a baseline fit."""
+    m = fit.mask
+    return np.where(m, (fit.y - fit.mu) ** 2 / np.maximum(fit.w, 1e-12), 0.0).sum(axis=1)
+
+
 def null_dispersion(fit: NullFit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pearson dispersion of the baseline fit (truncation-corrected), its df, and the
     series' level (mean count, or mean denominator for a binomial series)."""
-    m = fit.mask
-    x2 = np.where(m, (fit.y - fit.mu) ** 2 / np.maximum(fit.w, 1e-12), 0.0).sum(axis=1)
     d = fit.df.astype(np.float64)
-    s2 = x2 / (KAPPA * np.maximum(d, 1))
-    return s2.astype(np.float64), d, series_level(fit.family, fit.y, fit.trials, m)
+    s2 = _pearson(fit) / (KAPPA * np.maximum(d, 1))
+    return s2.astype(np.float64), d, series_level(fit.family, fit.y, fit.trials, fit.mask)
 
 
 def series_level(family: int, y: np.ndarray, trials: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -347,7 +406,7 @@ class Design:
 
     @staticmethod
     def of(layout: Layout) -> Design:
-        s = layout.season_length
+        s = layout.x0.shape[1] - 1  # season levels, then the trend
         x0 = layout.x0.astype(FLOAT)
         return Design(x0[:, :s].copy(), x0[:, s].copy(), x0)
 
@@ -481,22 +540,23 @@ def outliers(fit: NullFit, layout: Layout) -> np.ndarray:
 def searched_pvalue(
     fit: NullFit, cols: np.ndarray, pri: tuple[np.ndarray, np.ndarray] | None = None
 ) -> np.ndarray:
-    """p-value of a change at an unknown position: the smallest two-sided p-value over the
-    candidate columns, times their number (Bonferroni), NaN if no column is identifiable."""
-    stat, df_t, ident, phi = _score_many(fit, cols, pri)
+    """p-value of a change at an unknown position: the largest statistic over the candidate
+    columns, corrected for the search (`detectors.design.position_pvalue`), NaN if no
+    column is identifiable."""
+    stat, df_t, ident, phi, rho = _score_many(fit, cols, pri)
     score = np.where(ident, np.abs(stat), -1.0)
     best = np.argmax(score, axis=1)
     rows = np.arange(stat.shape[0])
     found = score[rows, best] >= 0
     stat_best = stat[rows, best]
-    p = np.minimum(1.0, cols.shape[1] * 2 * stats.t.sf(np.abs(stat_best), df_t))
+    p = position_pvalue(stat_best, df_t, rho, ident)
     # The likelihood ratio only matters where the screen decides: far from any cutoff
     # (p >= PROFILE_ABOVE) the score's p-value stands, and the rows cost nothing more.
     near = np.flatnonzero(found & (p < PROFILE_ABOVE))
     if fit.family != GAUSSIAN and near.size:
         part = _rows(fit, near)
         refined = profile_stat(part, cols.T[best[near]], phi[near, best[near]])
-        p[near] = np.minimum(1.0, cols.shape[1] * 2 * stats.t.sf(np.abs(refined), df_t[near]))
+        p[near] = position_pvalue(refined, df_t[near], rho[near], ident[near])
     return np.where(found, p, np.nan)
 
 
@@ -563,16 +623,17 @@ def score_many(
     fit: NullFit, cols: np.ndarray, pri: tuple[np.ndarray, np.ndarray] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`score_stat` for K columns at once ((W, K) -> (n, K) statistics)."""
-    stat, df_t, ident, _ = _score_many(fit, cols, pri)
+    stat, df_t, ident, _, _ = _score_many(fit, cols, pri)
     return stat, df_t, ident
 
 
 def _score_many(
     fit: NullFit, cols: np.ndarray, pri: tuple[np.ndarray, np.ndarray] | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Score statistics, Student df, identifiability and dispersion for K columns, from a
-    few matrix products: the projection of each column on the baseline is never formed,
-    only its weighted sums (season totals and the cross-product with the centred time)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score statistics, Student df, identifiability, dispersion and the correlations of
+    neighbouring columns' statistics (n, K-1) for K columns, from a few matrix products: the
+    projection of each column on the baseline is never formed, only its weighted sums
+    (season totals and the cross-product with the centred time)."""
     m = fit.mask
     d = fit.design
     w = fit.w.astype(np.float64)
@@ -594,19 +655,24 @@ def _score_many(
     ]
     ident = v > 1e-7 * np.maximum(sww, 1e-300)
     v = np.maximum(v, 1e-12)
+    # Covariances of neighbouring residualised columns, by the same sums.
+    s_next = w @ (c[:, :-1] * c[:, 1:]) - (a[:, :-1] * a[:, 1:] / safe[:, None, :]).sum(axis=2)
+    s_next -= np.where(stt > 0, 1.0, 0.0)[:, None] * cross[:, :-1] * cross[:, 1:] / np.where(
+        stt > 0, stt, 1.0)[:, None]
+    rho = s_next / np.sqrt(v[:, :-1] * v[:, 1:])
     df1 = np.maximum(fit.df - 1, 1).astype(np.float64)
     if fit.family == GAUSSIAN:
         rss = (resid**2).sum(axis=1)
         sigma2 = np.maximum(rss[:, None] - u * u / v, 0.0) / (KAPPA * df1[:, None])
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = np.where(sigma2 > 1e-12, u / np.sqrt(sigma2 * v), 0.0)
-        return stat, df1, ident, sigma2
+        return stat, df1, ident, sigma2, rho
     varfun = np.where(m, fit.w, 1.0).astype(np.float64)
     x2 = np.where(m, resid**2 / np.maximum(varfun, 1e-12), 0.0).sum(axis=1)
     own = np.maximum(x2[:, None] - u * u / v, 0.0) / (KAPPA * df1[:, None])
     post, df_t = moderate(own, df1, pri)
     phi = np.maximum(1.0, post)
-    return u / np.sqrt(phi * v), df_t, ident, phi
+    return u / np.sqrt(phi * v), df_t, ident, phi, rho
 
 
 def deviance_units(family: int, y: np.ndarray, mu: np.ndarray, trials: np.ndarray) -> np.ndarray:

@@ -61,8 +61,10 @@ def simulate_wave(
     size_sd: float | tuple[float, float] = 3.0,
     group_size: int = 0,
     break_share: float = 0.0,
+    season_amplitude: float = 0.2,
 ) -> tuple[SeriesBatch, Truth]:
-    """A wave of count series; ``group_size`` > 1 makes blocks of one parent + children."""
+    """A wave of count series; ``group_size`` > 1 makes blocks of one parent + children;
+    each series' seasonal amplitude (log scale) is drawn up to ``season_amplitude``."""
     rng = np.random.default_rng(seed)
     n, t_len, s = n_series, n_periods, season_length
     t = np.arange(t_len)
@@ -72,7 +74,7 @@ def simulate_wave(
     rate = np.exp(rng.uniform(np.log(rate_range[0]), np.log(rate_range[1]), n))
     rate *= 12 / s  # rate_range is monthly: a quarter or a year counts 3 or 12 months
     slope = rng.normal(0.0, 0.03, n)
-    amp = rng.uniform(0.0, 0.2, n) if s > 1 else np.zeros(n)
+    amp = rng.uniform(0.0, season_amplitude, n) if s > 1 else np.zeros(n)
     phase = rng.uniform(0, 2 * np.pi, n)
     season = amp[:, None] * np.sin(2 * np.pi * t / s + phase[:, None]) if s > 1 else 0.0
     mu = expo * rate[:, None] * np.exp(season + slope[:, None] * t / s)

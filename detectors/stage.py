@@ -174,6 +174,21 @@ def _strongest_per_series(findings: list[Finding]) -> list[tuple[int, Finding]]:
     return sorted(best.values(), key=lambda pair: pair[0])
 
 
+def running_rows(conn: Connection, wave: WaveInput) -> np.ndarray:
+    """(n_series,) whether each series of the wave holds a running shift: active, found at
+    an earlier period and seen again within ``CONTINUATION`` periods of the wave's. A test
+    of such a series is a follow-up, not news (`detectors.wave.conclude_wave`); the same
+    rule decides, when the shifts are recorded, that a finding extends the running shift."""
+    out = np.zeros(wave.batch.n_series, dtype=bool)
+    index = {key: i for i, key in enumerate(wave.batch.keys)}
+    end = ordinal(wave.period)
+    near = CONTINUATION[wave.periodicity]
+    for s in shift_store.active_on(conn, wave.batch.keys):
+        if s["period"] < wave.period and end - ordinal(s["last_period"]) <= near:
+            out[index[(s["indicator"], s["territory"])]] = True
+    return out
+
+
 def detect(
     recorded: ObservationsRecorded,
     *,
@@ -188,7 +203,11 @@ def detect(
     period = max(recorded.periods)
     wave = build_batch(catalog, history, recorded.indicators, period)
     started = time.perf_counter()
-    result = detect_wave(wave.batch, q=q) if wave is not None else None
+    result = None
+    if wave is not None:
+        with engine.connect() as conn:
+            running = running_rows(conn, wave)
+        result = detect_wave(wave.batch, q=q, running=running)
     now = clock.now()
     with engine.begin() as conn:
         first_run, events = record_wave(conn, recorded, wave, result, now=now, q=q,
@@ -333,7 +352,8 @@ def recheck_after_revision(
     events: list[Event] = []
     for period in sorted(later):
         wave = build_batch(catalog, history, recorded.indicators, period)
-        result = detect_wave(wave.batch, q=q) if wave is not None else None
+        result = (detect_wave(wave.batch, q=q, running=running_rows(conn, wave))
+                  if wave is not None else None)
         found = {(f.key, f.direction) for f in (result.findings if result else [])}
         reason = (f"no longer significant at {period} once delivery {recorded.delivery_id} "
                   f"revised {first}" + (f" to {own}" if own != first else ""))

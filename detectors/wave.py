@@ -15,7 +15,13 @@ from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
-from detectors.screen import ScreenResult, dispersion_prior, screen_block, select_candidates
+from detectors.screen import (
+    ScreenResult,
+    dispersion_prior,
+    needs_seasons,
+    screen_block,
+    select_candidates,
+)
 
 CHANGE_KINDS = TEST_KINDS
 
@@ -99,7 +105,7 @@ def plan_wave(
 ) -> WavePlan:
     """Screen every series of the wave and choose the tests to confirm (wave level)."""
     t_start = time.perf_counter()
-    layout = make_layout(batch.n_periods, batch.season_length)
+    layout = make_layout(batch.n_periods, batch.season_length, needs_seasons(batch))
     workers = max_workers or os.cpu_count() or 1
     with threadpool_limits(1):
         prior = dispersion_prior(batch, layout)
@@ -140,17 +146,38 @@ def confirm_tasks(
 
 
 def conclude_wave(
-    batch: SeriesBatch, outcomes: list[TestOutcome], n_tests: int, q: float = 0.05
+    batch: SeriesBatch, outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
+    running: np.ndarray | None = None,
 ) -> list[Finding]:
     """Benjamini-Hochberg over every test of the wave — the ``n_tests - len(outcomes)``
     tests the screen dropped enter with p = 1 — then findings linked to their parents.
 
+    ``running`` marks the rows whose series holds a running shift (`detectors.stage`): their
+    tests are follow-ups, not news. They enter the wave's family with p = 1, because a
+    sustained shift is found again at every wave while it lasts and its rejections would
+    lift the threshold of every other test (BH admits q false discoveries per rejection: a
+    wave rejecting ten running shifts admits ten times weaker news). They are judged
+    among themselves, in a follow-up family of their own at the same q (its size: four
+    tests per running series): a rejection there extends the running shift, or is news of a
+    reversal when it goes the other way.
+
     Findings come in (row, test kind) order whatever order the outcomes arrive in."""
     ordered = sorted(outcomes, key=lambda o: (o.confirmed.series,
                                               TEST_KINDS.index(o.confirmed.kind)))
+    observed = np.array([o.confirmed.pvalue for o in ordered], dtype=float)
+    follow = np.zeros(len(ordered), dtype=bool)
+    if running is not None and running.any():
+        follow = np.array([bool(running[o.confirmed.series]) for o in ordered], dtype=bool)
     pvals = np.ones(max(n_tests, len(ordered)))
-    pvals[: len(ordered)] = [o.confirmed.pvalue for o in ordered]
+    pvals[: len(ordered)] = np.where(follow, 1.0, observed)
     reject, qvalues = benjamini_hochberg(pvals, q)
+    reject, qvalues = reject[: len(ordered)], qvalues[: len(ordered)]
+    if follow.any() and running is not None:
+        p_follow = np.ones(max(int(running.sum()) * len(TEST_KINDS), int(follow.sum())))
+        p_follow[: follow.sum()] = observed[follow]
+        rej_f, q_f = benjamini_hochberg(p_follow, q)
+        reject[follow] = rej_f[: follow.sum()]
+        qvalues[follow] = q_f[: follow.sum()]
     findings = [
         _finding(batch, o, float(qvalues[k])) for k, o in enumerate(ordered) if reject[k]
     ]
@@ -175,8 +202,10 @@ def detect_wave(
     chunk_size: int = 400,
     screen_chunk: int = 20_000,
     screen_parallel_threshold: int = 60_000,
+    running: np.ndarray | None = None,
 ) -> WaveResult:
-    """Detect the changes of the last period of ``batch`` with FDR ``q`` over the wave.
+    """Detect the changes of the last period of ``batch`` with FDR ``q`` over the wave
+    (``running``: rows holding a running shift, see :func:`conclude_wave`).
 
     The screen runs over blocks of ``screen_chunk`` rows (in worker processes when the wave
     has more than ``screen_parallel_threshold`` series), so memory stays bounded whatever
@@ -201,7 +230,7 @@ def detect_wave(
     pvalues = np.where(scr.testable, 1.0, np.nan)
     for o in outcomes:
         pvalues[o.confirmed.series, TEST_KINDS.index(o.confirmed.kind)] = o.confirmed.pvalue
-    findings = conclude_wave(batch, outcomes, scr.n_tests, q)
+    findings = conclude_wave(batch, outcomes, scr.n_tests, q, running)
     t_end = time.perf_counter()
     return WaveResult(
         findings=findings,
@@ -356,6 +385,8 @@ def _baseline(
     last = periods[layout.start + int(pos[-1])]
     if kind == "gap_widening":
         return f"écart au territoire de référence, {first} à {last}"
+    if not layout.seasonal and layout.season_length > 1:
+        return f"{first} à {last} (tendance ajustée ; aucune saisonnalité décelée)"
     if layout.season_length == 12:
         what = "mêmes mois"
     elif layout.season_length == 4:

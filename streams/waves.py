@@ -25,7 +25,13 @@ from sqlalchemy.exc import IntegrityError
 
 from detectors.confirm import Confirmed, ConfirmTask
 from detectors.design import make_layout
-from detectors.stage import WaveInput, build_batch, recheck_after_revision, record_wave
+from detectors.stage import (
+    WaveInput,
+    build_batch,
+    recheck_after_revision,
+    record_wave,
+    running_rows,
+)
 from detectors.wave import (
     TestOutcome,
     WaveResult,
@@ -134,7 +140,7 @@ def plan(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine,
     chunks = [TestsChunk(occurred_at=recorded.occurred_at, delivery_id=recorded.delivery_id,
                          chunk=k, chunks=len(groups), indicator=batch.keys[g[0].series][0],
                          season_length=batch.season_length, periods=list(batch.periods),
-                         tests=[task_to_dict(t) for t in g])
+                         tests=[task_to_dict(t) for t in g], seasonal=decided.layout.seasonal)
               for k, g in enumerate(groups)]
     return Plan(wave, decided.n_tests, chunks)
 
@@ -177,7 +183,7 @@ def confirm_chunk(chunk: TestsChunk, engine: Engine, now: dt.datetime,
             wave_tests.c.chunk == chunk.chunk)).first()
     if done is not None:
         return False
-    layout = make_layout(len(chunk.periods), chunk.season_length)
+    layout = make_layout(len(chunk.periods), chunk.season_length, chunk.seasonal)
     outcomes = confirm_tasks([task_from_dict(t) for t in chunk.tests], layout, chunk.periods)
     try:
         with engine.begin() as conn:
@@ -221,7 +227,9 @@ def conclude(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine
             wave = build_batch(catalog, history, recorded.indicators, row["period"])
     result = None
     if wave is not None:
-        findings = conclude_wave(wave.batch, outcomes, row["n_tests"], q)
+        with engine.connect() as conn:
+            running = running_rows(conn, wave)
+        findings = conclude_wave(wave.batch, outcomes, row["n_tests"], q, running)
         result = WaveResult(findings=findings, n_tests=row["n_tests"],
                             n_candidates=len(outcomes), n_series=wave.batch.n_series,
                             cutoff=float("nan"), pvalues=np.empty((0, 4)),

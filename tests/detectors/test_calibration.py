@@ -17,12 +17,14 @@ Q = 0.05
 N_WAVES = 200
 
 
-def _null_waves(dispersion: float, seed0: int) -> tuple[float, int, float]:
+def _null_waves(dispersion: float, seed0: int, season_amplitude: float = 0.2
+                ) -> tuple[float, int, float]:
     t0 = time.perf_counter()
     waves_with_alarm = 0
     n_tests = 0
     for k in range(N_WAVES):
-        batch, truth = simulate_wave(1000, seed=seed0 + k, dispersion=dispersion, group_size=6)
+        batch, truth = simulate_wave(1000, seed=seed0 + k, dispersion=dispersion, group_size=6,
+                                     season_amplitude=season_amplitude)
         assert not truth.affected.any()
         res = detect_wave(batch, q=Q)
         waves_with_alarm += bool(res.findings)
@@ -31,9 +33,14 @@ def _null_waves(dispersion: float, seed0: int) -> tuple[float, int, float]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("dispersion", "seed0"), [(0.0, 10_000), (0.03, 20_000)])
-def test_share_of_null_waves_with_any_false_alarm(dispersion: float, seed0: int) -> None:
-    share, n_tests, elapsed = _null_waves(dispersion, seed0)
+@pytest.mark.parametrize(("dispersion", "seed0", "season_amplitude"),
+                         [(0.0, 10_000, 0.2), (0.03, 20_000, 0.2), (0.0, 30_000, 0.04)])
+def test_share_of_null_waves_with_any_false_alarm(dispersion: float, seed0: int,
+                                                  season_amplitude: float) -> None:
+    """The third case is a seasonality of a few per cent, at the edge of what the pooled
+    test sees (`detectors.screen.needs_seasons` drops the seasons in about a fifth of these
+    waves): a baseline without seasons must not cost calibration there either."""
+    share, n_tests, elapsed = _null_waves(dispersion, seed0, season_amplitude)
     print(
         f"dispersion={dispersion}: {share:.3f} of waves with a false alarm, "
         f"{n_tests / N_WAVES:.0f} tests/wave, {elapsed:.1f} s"
