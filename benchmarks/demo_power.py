@@ -15,9 +15,9 @@ Prints per seed: recall (changes of 3 SDs or more found in their window), true a
 shifts, precision, waves tested; then the pooled figures, recall per kind, and the false
 alarms per wave next to the per-wave Benjamini-Hochberg bound (q: a wave with no change
 gives a false shift with probability at most q); last, the rejections of all waves next to the
-shifts recorded: BH bounds the false share of the rejections, and a running shift is rejected
-again at every wave while it lasts (it extends the shift: no new news), so there are many
-more rejections than shifts.
+shifts recorded: a running shift is rejected again at every wave while it lasts, in its
+wave's follow-up family (it extends the shift: no new news, and it no longer lifts the news
+threshold, `detectors.wave.conclude_wave`), so there are many more rejections than shifts.
 """
 
 from __future__ import annotations
@@ -99,9 +99,8 @@ def main() -> None:
     console.print(f"False shifts per wave: {false}/{waves} = {false / max(waves, 1):.3f} "
                   f"(per-wave bound with no change in the wave: q = {Settings().fdr_q})")
     rejected = sum(r["rejections"] for r in rows)
-    console.print(f"Rejections over all waves: {rejected} (every test BH rejected: news, and "
-                  f"running shifts found again) for {true + false} shifts recorded (the news); "
-                  "BH bounds the false share of the former")
+    console.print(f"Rejections over all waves: {rejected} (news, and running shifts found "
+                  f"again in their follow-up family) for {true + false} shifts recorded")
     console.print(f"({time.perf_counter() - started:.0f} s, {args.workers} processes, "
                   f"{dt.date.today().isoformat()})")
 
