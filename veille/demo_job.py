@@ -185,6 +185,9 @@ def _print_score(console: Console, result: Score) -> None:
     console.print(f"Précision / precision: {result.precision:.2f} "
                   f"({result.true_shifts} vraies, {len(result.false_shifts)} fausses alertes); "
                   f"recall including small changes: {small:.2f}")
+    console.print("Un territoire est un tirage (le rappel y varie par pas de 0,11) ; les "
+                  "chiffres de la méthode sur dix territoires / one territory is one draw; the "
+                  "method's figures over ten: python -m benchmarks.demo_power")
     for s in result.false_shifts[:10]:
         console.print(f"  fausse alerte / false alarm: {s['indicator']} {s['territory']} "
                       f"{s['period']} {s['kind']} q={s['q_value']:.3g}")
