@@ -67,6 +67,7 @@ class ConfirmTask:
     own_offset: np.ndarray | None = None  # gap tests: the series' own model
     own_mask: np.ndarray | None = None
     prior: tuple[float, ...] | None = None  # pooled dispersion (a, b, d0), count families
+    seasonal: bool = True  # seasonal levels in the baseline (`detectors.design.Layout.base`)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
     the positions searched (`detectors.design.position_pvalue`)."""
     m = task.mask
     cols = layout.columns[task.kind][m]
-    x0 = layout.x0[m]
+    base = layout.base(task.seasonal)
+    x0 = base[m]
     x0 = x0[:, np.any(x0 != 0, axis=0)]
     y, off, n_tr = task.y[m], task.offset[m], task.trials[m]
     pooled = None
@@ -134,7 +136,7 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
             own_m = task.own_mask
             own = _fit(
                 task.family,
-                _active(layout.x0[own_m]),
+                _active(base[own_m]),
                 task.y[own_m],
                 task.own_offset[own_m],
                 task.trials[own_m],
@@ -148,7 +150,7 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
         if n_pos > 1:
             test_word += f" ; position cherchée parmi {n_pos} (borne de Hunter-Worsley)"
     method = (
-        f"{fam_word} ; référence : {_reference_words(layout)} ; "
+        f"{fam_word} ; référence : {_reference_words(layout, task.seasonal)} ; "
         f"{TEST_WORDS[task.kind]} ; {test_word} (Student, {_df_words(df1, pooled)})"
     )
     eff = layout.effect(task.kind, position)[m]
@@ -198,8 +200,8 @@ def confirm(task: ConfirmTask, layout: Layout) -> Confirmed:
     )
 
 
-def _reference_words(layout: Layout) -> str:
-    if not layout.seasonal and layout.season_length > 1:
+def _reference_words(layout: Layout, seasonal: bool) -> str:
+    if not seasonal and layout.season_length > 1:
         return "niveau + tendance (aucune saisonnalité décelée sur les territoires de l'indicateur)"
     return SEASON_WORDS[layout.season_length]
 
@@ -296,12 +298,6 @@ def _best_position(
         stat = np.where(phi > 1e-12, np.abs(u) / np.sqrt(phi * v), 0.0)
     rho = (cr[:, :-1] * cr[:, 1:]).sum(axis=0) / np.sqrt(v[:-1] * v[1:])
     return int(np.argmax(np.where(ident, stat, -1.0))), rho, ident
-
-
-def own_df_cols(layout: Layout, mask: np.ndarray) -> int:
-    """Columns of the level-shift model on the observed points (for its residual df)."""
-    x0 = layout.x0[mask]
-    return int(np.any(x0 != 0, axis=0).sum()) + 1
 
 
 def _not_identifiable(task: ConfirmTask) -> Confirmed:

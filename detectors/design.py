@@ -11,8 +11,8 @@ changes 14/20 with 8 years and 17/20 with 10).
 
 The null model is the baseline: one level per month or quarter (one level for annual series)
 and a linear trend (a drift of a few per cent a year must not read as a shift). A monthly or
-quarterly wave whose indicators show no seasonality (a pooled test over their territories,
-`detectors.screen.needs_seasons`) gets one level instead of twelve or four: eleven fewer
+quarterly indicator that shows no seasonality (a pooled test over its territories,
+`detectors.screen.seasonal_rows`) gets one level instead of twelve or four: eleven fewer
 parameters to estimate from five years make a one-period dip about 10 % sharper (the
 month's own level rests on 60 points instead of 5). Each test adds one column to it:
 
@@ -90,10 +90,14 @@ class Layout:
 
     start: int
     season_length: int
-    x0: np.ndarray  # (W, p): one level per season (one level if not seasonal), trend in years
+    x0: np.ndarray  # (W, p): one level per season, trend in years
     extras: dict[str, np.ndarray]  # test kind -> its first (or only) column (W,)
     columns: dict[str, np.ndarray]  # test kind -> candidate columns (W, K), one per position
-    seasonal: bool = True  # False: the wave's indicators show no seasonality (one level)
+    x0_flat: np.ndarray  # (W, 2): one level and the trend (indicators without seasonality)
+
+    def base(self, seasonal: bool = True) -> np.ndarray:
+        """The baseline design of a seasonal series, or of one without seasonality."""
+        return self.x0 if seasonal else self.x0_flat
 
     @property
     def width(self) -> int:
@@ -128,16 +132,16 @@ class Layout:
         return out
 
 
-def make_layout(n_periods: int, season_length: int, seasonal: bool = True) -> Layout:
+def make_layout(n_periods: int, season_length: int) -> Layout:
     width = min(WINDOW[season_length], n_periods)
     start = n_periods - width
     t = np.arange(start, n_periods)
     # One level per month/quarter and no intercept: a season with no observed point (all
     # secret) is then a zero column, dropped, instead of a collinearity.
-    n_levels = season_length if seasonal else 1
-    cols = [(t % n_levels == s).astype(float) for s in range(n_levels)]
-    cols.append((t - (n_periods - 1)) / season_length)
-    x0 = np.column_stack(cols)
+    cols = [(t % season_length == s).astype(float) for s in range(season_length)]
+    trend = (t - (n_periods - 1)) / season_length
+    x0 = np.column_stack([*cols, trend])
+    x0_flat = np.column_stack([np.ones(width), trend])
     k = min(LEVEL_K[season_length], width - 1)
     level = np.zeros(width)
     level[-k:] = 1.0
@@ -157,7 +161,7 @@ def make_layout(n_periods: int, season_length: int, seasonal: bool = True) -> La
     }
     extras = {kind: cols[:, 0] for kind, cols in columns.items()}
     return Layout(start=start, season_length=season_length, x0=x0, extras=extras,
-                  columns=columns, seasonal=seasonal or season_length == 1)
+                  columns=columns, x0_flat=x0_flat)
 
 
 @dataclass
@@ -173,6 +177,7 @@ class Prepared:
     gap_mask: np.ndarray
     gap_sign: np.ndarray  # +1 if the series sits above its parent, -1 below
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
+    seasonal: np.ndarray  # (n,) bool: the baseline has seasonal levels (`Layout.base`)
     prior: np.ndarray | None = None  # (n, 3) pooled dispersion (a, b, df), see screen
 
 
@@ -181,8 +186,12 @@ def prepare(
     layout: Layout,
     rows: np.ndarray | None = None,
     prior: np.ndarray | None = None,
+    seasonal: np.ndarray | None = None,
 ) -> Prepared:
     """Model inputs for ``rows`` of the batch (all rows by default).
+
+    ``seasonal`` (all rows of the batch, default all True) says which rows' baseline has
+    seasonal levels (`detectors.screen.seasonal_rows`).
 
     Working on a block of rows keeps memory bounded on a national wave; a parent outside the
     block is read from the batch directly, so a block gives the rows' answer exactly.
@@ -212,16 +221,17 @@ def prepare(
         diff = np.where(before, level - p_level, 0.0).sum(axis=1)
     gap_sign = np.where(np.nan_to_num(diff) >= 0, 1, -1)
 
-    testable = _testable(layout, family, y, mask, gap_mask, before)
+    own_seasonal = (np.ones(idx.size, dtype=bool) if seasonal is None
+                    else np.asarray(seasonal, dtype=bool)[idx])
+    testable = _testable(layout, family, y, mask, gap_mask, before, own_seasonal)
     own_prior = None
     if prior is not None:
         own_prior = np.zeros((idx.size, 3))
         for col, fam in enumerate((POISSON, BINOMIAL)):
             here = family == fam
             own_prior[here] = prior[idx[here], col]
-    return Prepared(
-        family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable, own_prior
-    )
+    return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable,
+                    own_seasonal, own_prior)
 
 
 def _own(
@@ -265,9 +275,13 @@ def _own(
     return family, y, trials, offset, mask, level
 
 
-def active_columns(layout: Layout, mask: np.ndarray) -> np.ndarray:
-    """(n, p) whether each null-model column has any observed point."""
-    return (mask.astype(float) @ (layout.x0 != 0).astype(float)) > 0
+def active_columns(layout: Layout, mask: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
+    """(n,) how many baseline columns have an observed point (the seasonal design or the
+    one-level one, row by row)."""
+    m = mask.astype(float)
+    full = ((m @ (layout.x0 != 0).astype(float)) > 0).sum(axis=1)
+    flat = ((m @ (layout.x0_flat != 0).astype(float)) > 0).sum(axis=1)
+    return np.where(seasonal, full, flat)
 
 
 def _testable(
@@ -277,9 +291,10 @@ def _testable(
     mask: np.ndarray,
     gap_mask: np.ndarray,
     gap_before: np.ndarray,
+    seasonal: np.ndarray,
 ) -> np.ndarray:
     n_obs = mask.sum(axis=1)
-    p_eff = active_columns(layout, mask).sum(axis=1)
+    p_eff = active_columns(layout, mask, seasonal)
     base_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_DF)
     counts = family != GAUSSIAN
     mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
@@ -294,7 +309,7 @@ def _testable(
     out[:, 1] = base_ok
     out[:, 2] = base_ok & (trend_pts >= 3)
     g_obs = gap_mask.sum(axis=1)
-    g_p = active_columns(layout, gap_mask).sum(axis=1)
+    g_p = active_columns(layout, gap_mask, seasonal)
     out[:, 3] = (
         base_ok & gap_mask[:, -1] & (g_obs >= g_p + 1 + MIN_DF) & (gap_before.sum(axis=1) > 0)
     )

@@ -96,8 +96,9 @@ def screen(
     is the Benjamini-Hochberg threshold of the screened p-values at ``q``: the confirmed
     p-value would have to be ``margin`` times smaller than the screened one for a miss.
     """
-    layout = make_layout(batch.n_periods, batch.season_length, needs_seasons(batch))
-    return screen_prepared(layout, prepare(batch, layout), q, floor, margin, chunk)
+    layout = make_layout(batch.n_periods, batch.season_length)
+    prep = prepare(batch, layout, seasonal=seasonal_rows(batch))
+    return screen_prepared(layout, prep, q, floor, margin, chunk)
 
 
 def screen_prepared(
@@ -147,11 +148,14 @@ def screen_block(layout: Layout, prep: Prepared, rows: slice) -> tuple[np.ndarra
     out = np.full((n, len(TEST_KINDS)), np.nan)
     excluded = np.zeros((n, layout.width), dtype=bool)
     fam = prep.family[rows]
-    design = Design.of(layout)
-    for family in (POISSON, BINOMIAL, GAUSSIAN):
-        sel = np.flatnonzero(fam == family) + rows.start
+    flags = prep.seasonal[rows]
+    groups = [(family, seasonal) for family in (POISSON, BINOMIAL, GAUSSIAN)
+              for seasonal in (True, False)]
+    for family, seasonal in groups:
+        sel = np.flatnonzero((fam == family) & (flags == seasonal)) + rows.start
         if sel.size == 0:
             continue
+        design = Design.of(layout, seasonal)
         local = sel - rows.start
         y, tr = prep.y[sel].astype(FLOAT), prep.trials[sel].astype(FLOAT)
         testable = prep.testable[sel]
@@ -208,7 +212,8 @@ MAX_PRIOR_DF = 1000.0
 
 
 def dispersion_prior(
-    batch: SeriesBatch, layout: Layout, sample: int = POOL_SAMPLE
+    batch: SeriesBatch, layout: Layout, seasonal: np.ndarray | None = None,
+    sample: int = POOL_SAMPLE,
 ) -> np.ndarray:
     """(n_series, 2, 3): for each row and count family (Poisson, binomial), the pooled
     dispersion of the row's indicator: log prior = a + b log(level), prior df d0.
@@ -228,13 +233,13 @@ def dispersion_prior(
     codes: dict[str, list[int]] = {}
     for i, key in enumerate(batch.keys):
         codes.setdefault(key[0], []).append(i)
-    design = Design.of(layout)
     for rows_list in codes.values():
         rows = np.asarray(rows_list, dtype=np.int64)
         pick = rows
         if rows.size > sample:
             pick = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
-        prep = prepare(batch, layout, pick)
+        prep = prepare(batch, layout, pick, seasonal=seasonal)
+        design = Design.of(layout, bool(prep.seasonal[0]))  # one decision per indicator
         for col, family in enumerate((POISSON, BINOMIAL)):
             sel = np.flatnonzero((prep.family == family) & prep.testable[:, :3].any(axis=1))
             if sel.size < POOL_MIN:
@@ -248,43 +253,45 @@ def dispersion_prior(
 
 
 SEASONS_LEVEL = 0.05
-"""A wave keeps its seasonal levels when any indicator's pooled test of "no seasonality" has
-a p-value below this (Bonferroni over the wave's indicators)."""
+"""An indicator keeps its seasonal levels when its pooled test of "no seasonality" has a
+p-value below this."""
 
 
-def needs_seasons(batch: SeriesBatch, sample: int = POOL_SAMPLE) -> bool:
-    """Whether the wave's baseline needs one level per month or quarter.
+def seasonal_rows(batch: SeriesBatch, sample: int = POOL_SAMPLE) -> np.ndarray:
+    """(n_series,) whether each row's baseline needs one level per month or quarter; one
+    decision per indicator, from all its territories.
 
-    Why: the seasonal levels are eleven (or three) parameters estimated from five (or eight)
+    Why: the seasonal levels are eleven (or three) parameters estimated from five (or ten)
     points each; an indicator with no seasonality pays for them in power (a one-period dip
     is judged against its month's level from 5 points instead of a level from 60). For each
     indicator, the seasonal and the one-level baselines are fitted to (up to ``sample`` of)
-    its territories on the kept points, and sum over them of the Pearson chi2 saved by the
-    seasons, over each series' dispersion, is read against chi2 with (seasons - 1) x series
-    df, the combined test of stable seasonality in the manner of X-13's F-test. Seasonality
-    stays unless every indicator of the wave passes as non-seasonal, and an indicator with
-    fewer than ``POOL_MIN`` series (too little to see a weak seasonality) keeps it: the
-    seasonal baseline is never wrong, only less sharp."""
+    its territories on the kept points, and the sum over them of the Pearson chi2 the
+    seasons save, over each series' dispersion, is read against chi2 with (seasons - 1) x
+    series df: a combined test of stable seasonality, in the manner of X-13's F-test, that
+    sees a seasonality of a few per cent over a few hundred territories. An indicator keeps
+    its seasons when the test rejects at ``SEASONS_LEVEL`` (so an indicator without any
+    keeps them in 5 % of the waves: the seasonal baseline is never wrong, only less sharp),
+    and when it has fewer than ``POOL_MIN`` series (too few to see a weak seasonality)."""
+    out = np.ones(batch.n_series, dtype=bool)
     if batch.season_length == 1:
-        return False
-    seasonal = make_layout(batch.n_periods, batch.season_length)
-    flat_design = Design.of(make_layout(batch.n_periods, batch.season_length, seasonal=False))
-    design = Design.of(seasonal)
+        return out
+    layout = make_layout(batch.n_periods, batch.season_length)
+    design, flat_design = Design.of(layout, True), Design.of(layout, False)
     codes: dict[str, list[int]] = {}
     for i, key in enumerate(batch.keys):
         codes.setdefault(key[0], []).append(i)
-    level = SEASONS_LEVEL / max(len(codes), 1)
     for rows_list in codes.values():
         rows = np.asarray(rows_list, dtype=np.int64)
+        pick = rows
         if rows.size > sample:
-            rows = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
-        prep = prepare(batch, seasonal, rows)
+            pick = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
+        prep = prepare(batch, layout, pick)
         stat, df, n = 0.0, 0.0, 0
         for family in (POISSON, BINOMIAL, GAUSSIAN):
             sel = np.flatnonzero((prep.family == family) & prep.testable[:, :3].any(axis=1))
             if sel.size == 0:
                 continue
-            fit, _ = kept_fit(family, prep, sel, seasonal, design)
+            fit, _ = kept_fit(family, prep, sel, layout, design)
             flat = fit_null(family, fit.y, fit.trials, prep.offset[sel].astype(FLOAT),
                             fit.mask, flat_design)
             x2, x2_flat = _pearson(fit), _pearson(flat)
@@ -296,9 +303,9 @@ def needs_seasons(batch: SeriesBatch, sample: int = POOL_SAMPLE) -> bool:
             stat += float((np.maximum(x2_flat - x2, 0.0)[ok] / phi[ok]).sum())
             df += float(extra[ok].sum())
             n += int(ok.sum())
-        if n < POOL_MIN or df <= 0 or stats.chi2.sf(stat, df) < level:
-            return True
-    return False
+        if n >= POOL_MIN and df > 0 and stats.chi2.sf(stat, df) >= SEASONS_LEVEL:
+            out[rows] = False
+    return out
 
 
 def _pearson(fit: NullFit) -> np.ndarray:
@@ -405,9 +412,9 @@ class Design:
     x0: np.ndarray  # (W, p) the full baseline design (for the active-column count)
 
     @staticmethod
-    def of(layout: Layout) -> Design:
-        s = layout.x0.shape[1] - 1  # season levels, then the trend
-        x0 = layout.x0.astype(FLOAT)
+    def of(layout: Layout, seasonal: bool = True) -> Design:
+        x0 = layout.base(seasonal).astype(FLOAT)
+        s = x0.shape[1] - 1  # season levels (one without seasonality), then the trend
         return Design(x0[:, :s].copy(), x0[:, s].copy(), x0)
 
 

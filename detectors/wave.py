@@ -18,8 +18,8 @@ from detectors.fdr import benjamini_hochberg, link_to_parents
 from detectors.screen import (
     ScreenResult,
     dispersion_prior,
-    needs_seasons,
     screen_block,
+    seasonal_rows,
     select_candidates,
 )
 
@@ -105,18 +105,19 @@ def plan_wave(
 ) -> WavePlan:
     """Screen every series of the wave and choose the tests to confirm (wave level)."""
     t_start = time.perf_counter()
-    layout = make_layout(batch.n_periods, batch.season_length, needs_seasons(batch))
+    layout = make_layout(batch.n_periods, batch.season_length)
     workers = max_workers or os.cpu_count() or 1
     with threadpool_limits(1):
-        prior = dispersion_prior(batch, layout)
+        seasonal = seasonal_rows(batch)
+        prior = dispersion_prior(batch, layout, seasonal)
         pvals, excluded, testable = _screen_all(
             batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
-            else 1, prior
+            else 1, prior, seasonal
         )
         scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
         chosen = scr.testable if confirm_all else scr.candidates
         rows = np.flatnonzero(chosen.any(axis=1))
-        prep = prepare(batch, layout, rows, prior)
+        prep = prepare(batch, layout, rows, prior, seasonal)
         prep.mask &= ~excluded[rows]
         prep.gap_mask &= ~excluded[rows]
     return WavePlan(layout, scr, chosen, rows, prep, time.perf_counter() - t_start)
@@ -140,7 +141,7 @@ def confirm_tasks(
     chunk gives the same outcomes whichever process, worker or machine runs it."""
     results = _run(tasks, layout, parallel_threshold, max_workers, chunk_size)
     return [
-        TestOutcome(r, _baseline(periods, layout, t.mask, t.kind, r.position))
+        TestOutcome(r, _baseline(periods, layout, t.mask, t.kind, r.position, t.seasonal))
         for t, r in zip(tasks, results, strict=True)
     ]
 
@@ -250,15 +251,15 @@ def detect_wave(
     )
 
 
-_SHARED: tuple[SeriesBatch, Layout, np.ndarray | None] | None = None
+_SHARED: tuple[SeriesBatch, Layout, np.ndarray | None, np.ndarray | None] | None = None
 
 
 def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen rows lo..hi of the shared batch (in this process or a forked worker)."""
     assert _SHARED is not None
-    batch, layout, prior = _SHARED
+    batch, layout, prior, seasonal = _SHARED
     with threadpool_limits(1):
-        prep = prepare(batch, layout, np.arange(lo, hi), prior)
+        prep = prepare(batch, layout, np.arange(lo, hi), prior, seasonal)
         p, ex = screen_block(layout, prep, slice(0, hi - lo))
     return p, ex, prep.testable
 
@@ -266,6 +267,7 @@ def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _screen_all(
     batch: SeriesBatch, layout: Layout, chunk: int, workers: int,
     prior: np.ndarray | None = None,
+    seasonal: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen every row, block by block; blocks go to forked workers (which share the batch
     without copying it) when ``workers`` > 1 and the platform can fork."""
@@ -275,7 +277,7 @@ def _screen_all(
     excluded = np.zeros((n, layout.width), dtype=bool)
     testable = np.zeros((n, len(TEST_KINDS)), dtype=bool)
     bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
-    _SHARED = (batch, layout, prior)
+    _SHARED = (batch, layout, prior, seasonal)
     try:
         if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
             ctx = mp.get_context("fork")
@@ -322,6 +324,7 @@ def _tasks(
                 own_offset=prep.offset[k] if gap else None,
                 own_mask=prep.mask[k] if gap else None,
                 prior=None if gap or prep.prior is None else tuple(map(float, prep.prior[k])),
+                seasonal=bool(prep.seasonal[k]),
             )
         )
     return tasks
@@ -375,7 +378,8 @@ def _finding(batch: SeriesBatch, outcome: TestOutcome, qvalue: float) -> Finding
 
 
 def _baseline(
-    periods: list[str], layout: Layout, mask: np.ndarray, kind: str, position: int = 0
+    periods: list[str], layout: Layout, mask: np.ndarray, kind: str, position: int = 0,
+    seasonal: bool = True,
 ) -> str:
     """The window the test compared with; ``mask`` is the test's own (gap mask for gaps);
     ``position`` is the searched column the change was found at."""
@@ -385,7 +389,7 @@ def _baseline(
     last = periods[layout.start + int(pos[-1])]
     if kind == "gap_widening":
         return f"écart au territoire de référence, {first} à {last}"
-    if not layout.seasonal and layout.season_length > 1:
+    if not seasonal and layout.season_length > 1:
         return f"{first} à {last} (tendance ajustée ; aucune saisonnalité décelée)"
     if layout.season_length == 12:
         what = "mêmes mois"

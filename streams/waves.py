@@ -140,7 +140,7 @@ def plan(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine,
     chunks = [TestsChunk(occurred_at=recorded.occurred_at, delivery_id=recorded.delivery_id,
                          chunk=k, chunks=len(groups), indicator=batch.keys[g[0].series][0],
                          season_length=batch.season_length, periods=list(batch.periods),
-                         tests=[task_to_dict(t) for t in g], seasonal=decided.layout.seasonal)
+                         tests=[task_to_dict(t) for t in g])
               for k, g in enumerate(groups)]
     return Plan(wave, decided.n_tests, chunks)
 
@@ -183,7 +183,7 @@ def confirm_chunk(chunk: TestsChunk, engine: Engine, now: dt.datetime,
             wave_tests.c.chunk == chunk.chunk)).first()
     if done is not None:
         return False
-    layout = make_layout(len(chunk.periods), chunk.season_length, chunk.seasonal)
+    layout = make_layout(len(chunk.periods), chunk.season_length)
     outcomes = confirm_tasks([task_from_dict(t) for t in chunk.tests], layout, chunk.periods)
     try:
         with engine.begin() as conn:

@@ -319,7 +319,6 @@ class TestsChunk(Event):
     season_length: int
     periods: list[str]
     tests: list[dict[str, Any]]
-    seasonal: bool = True  # the wave's baseline has seasonal levels (`detectors.design`)
 
     @property
     def key(self) -> str:

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed
 from detectors.design import make_layout, position_pvalue
-from detectors.screen import needs_seasons
+from detectors.screen import seasonal_rows
 from detectors.simulate import simulate_wave
 from detectors.wave import TestOutcome as Outcome
-from detectors.wave import conclude_wave
+from detectors.wave import conclude_wave, detect_wave
 
 
 def _chain(kind: str, season_length: int = 12, n: int = 120) -> np.ndarray:
@@ -47,21 +48,58 @@ def test_position_pvalue_of_one_position_is_the_two_sided_test() -> None:
     np.testing.assert_allclose(p, 2 * stats.t.sf([2.5, 3.0], 40.0))
 
 
+def _seasonal(batch: SeriesBatch) -> bool:
+    flags = seasonal_rows(batch)
+    assert flags.all() or not flags.any()  # one indicator: one decision
+    return bool(flags[0])
+
+
+def _two_indicators(seasonal: SeriesBatch, flat: SeriesBatch) -> SeriesBatch:
+    """One wave holding both batches as two indicators."""
+    keys = [("SAISON", t) for _, t in seasonal.keys] + [("PLAT", t) for _, t in flat.keys]
+    return SeriesBatch(
+        keys=keys, periods=seasonal.periods, season_length=seasonal.season_length,
+        values=np.vstack([seasonal.values, flat.values]),
+        exposure=np.vstack([seasonal.exposure, flat.exposure]),
+        kind=np.concatenate([seasonal.kind, flat.kind]),
+        polarity=np.concatenate([seasonal.polarity, flat.polarity]),
+        breaks=np.concatenate([seasonal.breaks, flat.breaks]),
+        parent=np.concatenate([seasonal.parent, np.where(flat.parent >= 0,
+                                                         flat.parent + seasonal.n_series, -1)]),
+    )
+
+
 def test_seasonality_is_kept_where_it_is_and_dropped_where_it_is_not() -> None:
     for seed in range(5):
-        batch, _ = simulate_wave(300, seed=seed, season_amplitude=0.2)
-        assert needs_seasons(batch)
-        weak, _ = simulate_wave(300, seed=seed, season_amplitude=0.1)
-        assert needs_seasons(weak)  # a seasonality of a few per cent is seen
+        assert _seasonal(simulate_wave(300, seed=seed, season_amplitude=0.2)[0])
+        # A seasonality of a few per cent is seen.
+        assert _seasonal(simulate_wave(300, seed=seed, season_amplitude=0.1)[0])
     # Without seasonality the test keeps the seasons in about 5 % of the waves (its level).
-    kept = [needs_seasons(simulate_wave(300, seed=100 + s, season_amplitude=0.0)[0])
+    kept = [_seasonal(simulate_wave(300, seed=100 + s, season_amplitude=0.0)[0])
             for s in range(20)]
     assert sum(kept) <= 3, kept
     # Too few series to see a weak seasonality: the seasons stay.
-    few, _ = simulate_wave(6, seed=1, season_amplitude=0.0)
-    assert needs_seasons(few)
-    annual, _ = simulate_wave(300, n_periods=12, season_length=1, seed=1)
-    assert not needs_seasons(annual)
+    assert _seasonal(simulate_wave(6, seed=1, season_amplitude=0.0)[0])
+
+
+def test_each_indicator_of_a_wave_gets_its_own_baseline() -> None:
+    seasonal, _ = simulate_wave(300, seed=7, season_amplitude=0.2)
+    flat, _ = simulate_wave(300, seed=8, season_amplitude=0.0, change_share=0.05,
+                            size_sd=5.0)
+    wave = _two_indicators(seasonal, flat)
+    flags = seasonal_rows(wave)
+    assert flags[:300].all() and not flags[300:].any()
+    # The flat indicator's tests are the ones it gets alone (one level in the screen and the
+    # confirmation, twelve for the other indicator); only the screen's wave-level cutoff,
+    # which decides what is confirmed (p = 1 otherwise), depends on the whole wave.
+    res = detect_wave(wave)
+    alone = detect_wave(flat)
+    both = (res.pvalues[300:] < 1) & (alone.pvalues < 1)
+    assert both.sum() >= 20
+    np.testing.assert_allclose(res.pvalues[300:][both], alone.pvalues[both], rtol=1e-6)
+    methods = {f.method for f in res.findings if f.series >= 300}
+    assert methods and all("aucune saisonnalité" in m for m in methods)
+    assert all("aucune" not in f.method for f in res.findings if f.series < 300)
 
 
 def _outcome(series: int, pvalue: float) -> Outcome:
