@@ -16,8 +16,9 @@ test of the confirmation even for small counts. A level shift or trend change is
 over its candidate positions (`detectors.design`): the position with the largest score
 statistic is kept (the confirmation's rule), its likelihood ratio is maximised along the
 column made orthogonal to the baseline (a score alone misjudges large changes), and the
-p-value is multiplied by the number of positions. For Gaussian series the result is the
-exact OLS t-test.
+p-value pays for the search (`detectors.design.position_pvalue`, with the correlations of
+neighbouring positions from the same sums). For Gaussian series the statistic is the exact
+OLS t-test's.
 
 The dispersion of count series is pooled across the territories of each indicator
 (`dispersion_prior`, limma-trend): a wave-level estimate made once before the blocks are

@@ -2,8 +2,9 @@
 
 The wave's history is read from the columnar copy (brought up to date from the store
 first), every series the delivery touched is tested at the delivery's latest period in
-one FDR family, and the outcome is written to the store with its events in one
-transaction. Running it twice for the same delivery changes nothing.
+one FDR family (series holding a running shift are follow-ups, judged in a family of their
+own: `detectors.wave.conclude_wave`), and the outcome is written to the store with its
+events in one transaction. Running it twice for the same delivery changes nothing.
 """
 
 from __future__ import annotations
