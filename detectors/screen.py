@@ -35,6 +35,7 @@ multiple-testing step with p = 1, so it can cost power but never add false alarm
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,6 +213,20 @@ POOL_SAMPLE = 2000
 MAX_PRIOR_DF = 1000.0
 
 
+def indicator_rows(batch: SeriesBatch, sample: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each indicator of the batch: its rows, and at most ``sample`` of them evenly spread
+    over the rows (what its pooled estimates are made from)."""
+    codes: dict[str, list[int]] = {}
+    for i, key in enumerate(batch.keys):
+        codes.setdefault(key[0], []).append(i)
+    for rows_list in codes.values():
+        rows = np.asarray(rows_list, dtype=np.int64)
+        pick = rows
+        if rows.size > sample:
+            pick = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
+        yield rows, pick
+
+
 def dispersion_prior(
     batch: SeriesBatch, layout: Layout, seasonal: np.ndarray | None = None,
     sample: int = POOL_SAMPLE,
@@ -229,16 +244,8 @@ def dispersion_prior(
     test then uses (d0 s0^2 + d s^2) / (d0 + d) with d0 + d Student df: calibrated when the
     prior holds, never assumed when it does not. Amounts (Gaussian) are not pooled: their
     scale is the territory's own."""
-    n = batch.n_series
-    out = np.zeros((n, 2, 3))
-    codes: dict[str, list[int]] = {}
-    for i, key in enumerate(batch.keys):
-        codes.setdefault(key[0], []).append(i)
-    for rows_list in codes.values():
-        rows = np.asarray(rows_list, dtype=np.int64)
-        pick = rows
-        if rows.size > sample:
-            pick = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
+    out = np.zeros((batch.n_series, 2, 3))
+    for rows, pick in indicator_rows(batch, sample):
         prep = prepare(batch, layout, pick, seasonal=seasonal)
         design = Design.of(layout, bool(prep.seasonal[0]))  # one decision per indicator
         for col, family in enumerate((POISSON, BINOMIAL)):
@@ -278,14 +285,7 @@ def seasonal_rows(batch: SeriesBatch, sample: int = POOL_SAMPLE) -> np.ndarray:
         return out
     layout = make_layout(batch.n_periods, batch.season_length)
     design, flat_design = Design.of(layout, True), Design.of(layout, False)
-    codes: dict[str, list[int]] = {}
-    for i, key in enumerate(batch.keys):
-        codes.setdefault(key[0], []).append(i)
-    for rows_list in codes.values():
-        rows = np.asarray(rows_list, dtype=np.int64)
-        pick = rows
-        if rows.size > sample:
-            pick = rows[np.unique(np.linspace(0, rows.size - 1, sample).round().astype(int))]
+    for rows, pick in indicator_rows(batch, sample):
         prep = prepare(batch, layout, pick)
         stat, df, n = 0.0, 0.0, 0
         for family in (POISSON, BINOMIAL, GAUSSIAN):
