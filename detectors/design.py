@@ -275,7 +275,7 @@ def _own(
     return family, y, trials, offset, mask, level
 
 
-def active_columns(layout: Layout, mask: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
+def n_active_columns(layout: Layout, mask: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
     """(n,) how many baseline columns have an observed point (the seasonal design or the
     one-level one, row by row)."""
     m = mask.astype(float)
@@ -294,7 +294,7 @@ def _testable(
     seasonal: np.ndarray,
 ) -> np.ndarray:
     n_obs = mask.sum(axis=1)
-    p_eff = active_columns(layout, mask, seasonal)
+    p_eff = n_active_columns(layout, mask, seasonal)
     base_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_DF)
     counts = family != GAUSSIAN
     mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
@@ -309,7 +309,7 @@ def _testable(
     out[:, 1] = base_ok
     out[:, 2] = base_ok & (trend_pts >= 3)
     g_obs = gap_mask.sum(axis=1)
-    g_p = active_columns(layout, gap_mask, seasonal)
+    g_p = n_active_columns(layout, gap_mask, seasonal)
     out[:, 3] = (
         base_ok & gap_mask[:, -1] & (g_obs >= g_p + 1 + MIN_DF) & (gap_before.sum(axis=1) > 0)
     )

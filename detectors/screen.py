@@ -54,7 +54,6 @@ from detectors.design import (
     TRIM_Z,
     Layout,
     Prepared,
-    active_columns,
     make_layout,
     position_pvalue,
     prepare,
@@ -748,7 +747,6 @@ def score_stat(
 
 __all__ = [
     "ScreenResult",
-    "active_columns",
     "dispersion_prior",
     "score_many",
     "screen",
