@@ -32,12 +32,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from cli.demo_run import score_territory
 from veille.config import Settings
-from veille.demo_job import score_territory
 
 
 def run_seed(seed: int, root: str) -> dict:
-    """One seeded territory, replayed and scored (`veille.demo_job.score_territory`)."""
+    """One seeded territory, replayed and scored (`cli.demo_run.score_territory`)."""
     started = time.perf_counter()
     workspace = Path(root) / f"seed-{seed}"
     result, waves = score_territory(workspace, seed)

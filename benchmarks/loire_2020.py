@@ -7,7 +7,7 @@ Usage (from the repository root)::
 Runs the pipeline of ``tests/test_loire_detection.py`` (same code: ``tests/loire_pipeline``):
 a workspace whose catalog is made from the SSMSI file (320 communes of the Loire under the
 département, 14 offence classes, annual counts, up is bad), ten yearly deliveries
-2016..2025 ingested in order through ``veille.jobs.ingest_files`` on SQLite, each one
+2016..2025 ingested in order through ``cli.jobs.ingest_files`` on SQLite, each one
 followed by the detect stage. Prints per-wave figures (series, tests, candidates,
 findings, shifts recorded), the shifts recorded at 2020 (indicator, territory, kind,
 observed, expected, q), and the département totals of the published counts (2020 against

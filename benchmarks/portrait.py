@@ -1,7 +1,7 @@
 """Benchmark: the review page for a wave of 500 shifts, and the full portrait de territoire
 (8 communes, 30 neighbourhoods, 60 indicators) in HTML and PDF.
 
-The territory is the demo's (``veille.demo.generate``: 8 communes, 30 quartiers); six years
+The territory is the demo's (``demo.generate``: 8 communes, 30 quartiers); six years
 of observations of 60 of its indicators are written straight into a fresh SQLite store (the
 ingest path has its own benchmark), with small counts so that secrecy has work to do, plus
 one delivery wave of 500 shifts. Prints the figures and the machine.
@@ -28,11 +28,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
+from demo import generate  # noqa: E402
 from portrait.build import build_portrait, window  # noqa: E402
 from portrait.render import render_html, render_pdf  # noqa: E402
 from review.app import create_app  # noqa: E402
 from review.auth import create_user  # noqa: E402
-from veille.demo import generate  # noqa: E402
 from veille.model import IndicatorKind, TerritoryKind  # noqa: E402
 from veille.runtime import open_runtime  # noqa: E402
 from veille.store import deliveries  # noqa: E402

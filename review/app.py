@@ -8,41 +8,30 @@ before reading anything (``review.scope``); every POST checks the CSRF token.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from portrait.published import PublishedCache
 from portrait.render import environment
-from review.auth import LoginRequired, User, csrf_token, secret_key
+from review.auth import LoginRequired, secret_key
+from review.pages import digests, login, portrait, queue, series, shift, subscriptions
+from review.site import PortraitCache, render
 from veille.runtime import Runtime
 
 HERE = Path(__file__).resolve().parent
 Hook = Callable[[], object]
 
 
-class PortraitCache:
-    """Built portraits by period, rebuilt when a delivery or a review decision changes what
-    they show (building reads the whole store: seconds, not milliseconds)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: dict[str, tuple[tuple[int, int], Any]] = {}
-
-
 def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
                session_secret: str | None = None, warm: bool = False) -> FastAPI:
     """The app for one workspace. ``after_decision`` runs once a decision is stored (the
     CLI passes the embedded runner's drain, so review-gated digests see it at once)."""
-    from review.pages import digests, login, portrait, queue, series, shift, subscriptions
-
     app = FastAPI(title="veille – observatoire", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.runtime = runtime
@@ -74,17 +63,3 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
     if warm:
         threading.Thread(target=app.state.published.warm, daemon=True).start()
     return app
-
-
-def render(request: Request, template: str, *, status_code: int = 200,
-           user: User | None = None, **context: Any) -> HTMLResponse:
-    """A page of the site, with the user, the CSRF token and the navigation it needs."""
-    env = request.app.state.env
-    html = env.get_template(template).render(
-        request=request, user=user, csrf=csrf_token(request), now=dt.datetime.now(dt.UTC),
-        **context)
-    return HTMLResponse(html, status_code=status_code)
-
-
-def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime

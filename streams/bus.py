@@ -21,7 +21,7 @@ from veille.events import ClockTicked, DeliveryReceived, Event
 from veille.runtime import Runtime
 
 if TYPE_CHECKING:
-    from veille.jobs import IngestSummary
+    from streams.embedded import IngestSummary
 
 
 def prefix() -> str:
@@ -211,7 +211,7 @@ def dead_letters(servers: str | None = None, limit: int = 100) -> list[dict]:
 
 def folder_publisher(servers: str) -> Callable[[Runtime, list[Path]], IngestSummary]:
     """The drop folder's handler for the distributed runner: publish instead of ingesting."""
-    from veille.jobs import IngestSummary
+    from streams.embedded import IngestSummary
 
     ensure_topics(servers.split("://", 1)[-1])
     publisher = Publisher(servers.split("://", 1)[-1])

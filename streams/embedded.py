@@ -52,6 +52,24 @@ class RunReport:
             self.produced[name] = self.produced.get(name, 0) + count
 
 
+@dataclass
+class IngestSummary:
+    """Counts over many files, for the end-of-command summary."""
+
+    received: int = 0
+    duplicates: int = 0
+    report: RunReport = field(default_factory=RunReport)
+    outcomes: list[tuple[Path, Received]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return self.report.produced.get("ObservationsRecorded", 0)
+
+    @property
+    def quarantined(self) -> int:
+        return self.report.produced.get("DeliveryQuarantined", 0)
+
+
 class EmbeddedRunner:
     """Runs the stages of the pipeline in this process, in event order."""
 

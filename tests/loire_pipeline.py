@@ -32,8 +32,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy import select
 
+from cli.jobs import IngestSummary, ingest_files
 from veille.clock import FixedClock
-from veille.jobs import IngestSummary, ingest_files
 from veille.runtime import Runtime, open_runtime
 from veille.store.schema import shifts
 

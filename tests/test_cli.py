@@ -9,8 +9,9 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from cli.common import console
+from cli.main import app
 from factories import caf_file, write_catalog
-from veille.cli import app, console
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -20,7 +20,7 @@ import rich.console
 import rich.progress
 import yaml
 
-from veille.demo_job import run_demo
+from cli.demo_run import run_demo
 from veille.runtime import open_runtime
 from veille.store.deliveries import list_deliveries
 from veille.store.shifts import list_shifts

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo import REFERENCE_DATE, DemoManifest, generate
 from veille.catalog import Catalog, load_catalog
 from veille.clock import FixedClock
-from veille.demo import REFERENCE_DATE, DemoManifest, generate
 from veille.model import TerritoryKind
 from veille.periods import ordinal, shift
 

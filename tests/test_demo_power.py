@@ -2,7 +2,7 @@
 
 Each seed draws a new territory and new noise around the same story of injected changes
 (nine of 3 noise SDs or more: level shifts, a dip, a spike, two trend changes) and replays
-its deliveries through the embedded pipeline (`veille.demo_job.score_territory`); nothing
+its deliveries through the embedded pipeline (`cli.demo_run.score_territory`); nothing
 is tuned on these seeds. One territory moves recall in steps of 0.11, so the targets are
 checked on the ten together (`benchmarks/demo_power.py` prints the same figures).
 
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.demo_run import score_territory
 from detectors.evaluation import Score
 from veille.config import Settings
-from veille.demo_job import score_territory
 
 SEEDS = list(range(2026, 2036))
 

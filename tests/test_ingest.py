@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from cli.jobs import ingest_files, watch_folder
 from factories import QUARTIERS, caf_file, write_catalog
 from veille.clock import FixedClock
-from veille.jobs import ingest_files, watch_folder
 from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries
 from veille.store import observations as obs

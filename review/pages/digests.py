@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from review.app import render, runtime_of
 from review.auth import User, current_user, require
 from review.scope import cell_in_scope, check_cell
+from review.site import render, runtime_of
 from thresholds.subscriptions import directory
 from veille.store import notifications
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from review.app import render, runtime_of
 from review.auth import User, authenticate, check_csrf, current_user
+from review.site import render, runtime_of
 
 router = APIRouter()
 

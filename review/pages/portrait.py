@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from portrait.build import PortraitError, build_portrait
 from portrait.model import Note, Portrait
 from portrait.render import render_html, render_pdf
-from review.app import runtime_of
 from review.auth import User, current_user
 from review.scope import can_read_commune_note
+from review.site import runtime_of
 from veille.store.schema import deliveries, observations, review_decisions
 
 router = APIRouter()

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from review.app import render, runtime_of
 from review.auth import User, check_csrf, current_user, require
 from review.decide import REASONS, STATUS_FR, decide_many
 from review.shiftview import ShiftView, view
+from review.site import render, runtime_of
 from veille.model import Theme
 from veille.store import reviews as review_store
 from veille.store import shifts as shift_store

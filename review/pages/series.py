@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from review.app import render, runtime_of
 from review.auth import User, current_user, require
 from review.scope import check_series
+from review.site import render, runtime_of
 from veille.sparkline import sparkline
 from veille.store import shifts as shift_store
 

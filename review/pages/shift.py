@@ -13,10 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from detectors.changepoint import segment
 from portrait.charts import SeriesChart, series_svg
 from portrait.published import Published
-from review.app import render, runtime_of
 from review.auth import User, check_csrf, current_user, require
 from review.decide import DECISIONS, REASONS, STATUS_FR, DecisionError, decide
 from review.shiftview import view
+from review.site import render, runtime_of
 from veille.model import IndicatorKind
 from veille.periods import shift as shift_period
 from veille.store import deliveries as delivery_store

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from review.app import render, runtime_of
 from review.auth import User, check_csrf, current_user, require
 from review.scope import cell_in_scope, check_cell
+from review.site import render, runtime_of
 from thresholds.subscriptions import (
     FILE,
     Subscription,

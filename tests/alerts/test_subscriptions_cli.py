@@ -10,11 +10,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from cli.main import app
 from digests.channels import mask_url
 from factories import write_catalog
 from thresholds.subscriptions import load_subscriptions
 from veille.catalog import CatalogError, load_catalog
-from veille.cli import app
 from veille.store import make_engine, migrate
 from veille.store import notifications as store
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli.jobs import ingest_files
 from factories import QUARTIERS, write_catalog
 from veille.clock import FixedClock
-from veille.jobs import ingest_files
 from veille.periods import period_range
 from veille.runtime import Runtime, open_runtime
 from veille.store.outbox import events_of

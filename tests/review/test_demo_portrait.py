@@ -14,10 +14,10 @@ import pytest
 import rich.console
 import rich.progress
 
+from cli.demo_run import DEMO_ANALYST, run_demo
 from portrait.build import build_portrait
 from review.auth import authenticate
 from review.decide import decide
-from veille.demo_job import DEMO_ANALYST, run_demo
 from veille.runtime import open_runtime
 from veille.store import shifts as shift_store
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-VEILLE = [sys.executable, "-m", "veille.cli"]  # this checkout's code, like `veille`
+VEILLE = [sys.executable, "-m", "cli.main"]  # this checkout's code, like `veille`
 DEAD = "-dead-letters"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -174,7 +174,7 @@ class Pipeline:
     """The demo's deliveries through the embedded runner or the bus, and what they left."""
 
     def __init__(self, root: Path, db_url: str, n: int, seed: int = 2026) -> None:
-        from veille.demo import generate
+        from demo import generate
 
         self.root = root
         self.db_url = db_url

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from veille.demo.files import WRITERS, Cube
-from veille.demo.geography import EPCI_CODE, Geography, build_geography, links_csv, territories_csv
-from veille.demo.glossary import all_specs, glossary_yaml
-from veille.demo.history import PERIODS, Simulation, simulate
-from veille.demo.providers import CONVENTIONS, PROVIDERS, Conv, convention_yaml, providers_yaml
-from veille.demo.scenario import (
+from demo.files import WRITERS, Cube
+from demo.geography import EPCI_CODE, Geography, build_geography, links_csv, territories_csv
+from demo.glossary import all_specs, glossary_yaml
+from demo.history import PERIODS, Simulation, simulate
+from demo.providers import CONVENTIONS, PROVIDERS, Conv, convention_yaml, providers_yaml
+from demo.scenario import (
     REFERENCE_DATE,
     REVISION,
     Planned,
@@ -28,8 +28,8 @@ from veille.demo.scenario import (
     changes,
     pick,
 )
-from veille.demo.subscriptions import subscriptions_yaml
-from veille.demo.truth import malform, truth_yaml, understate
+from demo.subscriptions import subscriptions_yaml
+from demo.truth import malform, truth_yaml, understate
 
 __all__ = ["REFERENCE_DATE", "Delivery", "DemoManifest", "generate"]
 

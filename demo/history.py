@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veille.demo.geography import Geography
-from veille.demo.glossary import (
+from demo.geography import Geography
+from demo.glossary import (
     BREAK_INDICATOR,
     BREAK_JUMP,
     BREAK_PERIOD,

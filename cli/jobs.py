@@ -5,30 +5,10 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.receive import Received
-from streams.embedded import EmbeddedRunner, RunReport
+from streams.embedded import EmbeddedRunner, IngestSummary
 from veille.runtime import Runtime
-
-
-@dataclass
-class IngestSummary:
-    """Counts over many files, for the end-of-command summary."""
-
-    received: int = 0
-    duplicates: int = 0
-    report: RunReport = field(default_factory=RunReport)
-    outcomes: list[tuple[Path, Received]] = field(default_factory=list)
-
-    @property
-    def accepted(self) -> int:
-        return self.report.produced.get("ObservationsRecorded", 0)
-
-    @property
-    def quarantined(self) -> int:
-        return self.report.produced.get("DeliveryQuarantined", 0)
 
 
 def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str | None = None,

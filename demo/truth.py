@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from veille.demo.files import Cube
-from veille.demo.geography import EPCI_CODE, Geography
-from veille.demo.glossary import BREAK_INDICATOR, BREAK_JUMP, BREAK_NOTE, BREAK_PERIOD
-from veille.demo.history import COVID, PERIODS, TREND_HORIZON, Simulation, dependants
-from veille.demo.scenario import (
+from demo.files import Cube
+from demo.geography import EPCI_CODE, Geography
+from demo.glossary import BREAK_INDICATOR, BREAK_JUMP, BREAK_NOTE, BREAK_PERIOD
+from demo.history import COVID, PERIODS, TREND_HORIZON, Simulation, dependants
+from demo.scenario import (
     BACKFILL_END,
     MALFORMED,
     REFERENCE_DATE,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import yaml
 
-from veille.demo.geography import EPCI_CODE, Geography
-from veille.demo.scenario import pick
+from demo.geography import EPCI_CODE, Geography
+from demo.scenario import pick
 
 
 def subscriptions_yaml(geo: Geography) -> str:

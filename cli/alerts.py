@@ -1,42 +1,28 @@
 """Commands for cells, subscriptions, alerts, digests and the notification log.
 
-Registered on the main app by two lines at the bottom of ``veille/cli.py``. Labels are
+Registered on the main app by ``cli.main``. Labels are
 French/English where people read them; Apprise URLs are always shown masked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
 from veille.catalog import CatalogError
 from veille.clock import PARIS
 from veille.runtime import Runtime
 
-console = Console()
 cells_app = typer.Typer(help="Cellules de veille / watch cells: list, show, set the "
                              "schedule, add a member.", no_args_is_help=True)
 digests_app = typer.Typer(help="Synthèses / digests: compose and send what is due.",
                           no_args_is_help=True)
-
-WorkspaceOpt = Annotated[Path, typer.Option(
-    "--workspace", "-w", envvar="VEILLE_WORKSPACE",
-    help="Workspace folder (catalog, inbox, archive, store). Env: VEILLE_WORKSPACE.")]
-DEFAULT_WORKSPACE = Path("workspace")
-
-
-def _open(workspace: Path) -> Runtime:
-    from veille.cli import _open as open_workspace
-
-    return open_workspace(workspace)
-
 
 def _local(value: dt.datetime | None) -> str:
     if value is None:
@@ -80,7 +66,7 @@ def cells_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from digests.schedule import next_slot
     from thresholds.subscriptions import directory, load_subscriptions
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     subs = load_subscriptions(runtime.catalog)
     table = Table("cellule / cell", "type", "territoire / scope", "rythme / schedule",
                   "prochaine synthèse / next digest", "revue / reviewed only", "membres",
@@ -111,7 +97,7 @@ def cells_set(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Change a cell's digest schedule, quiet hours or review gating in cells.yaml."""
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     change: dict = {}
     if schedule is not None:
         change["schedule"] = schedule
@@ -138,7 +124,7 @@ def cells_add_member(
     """Add a recipient to a cell (the URL is stored in cells.yaml, shown masked)."""
     from digests.channels import mask_url
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     _edit_cells(runtime, cell_id, {"members+": {"name": name, "url": url}})
     console.print(f"{name} <{mask_url(url)}> ajouté(e) à / added to '{cell_id}'.")
 
@@ -176,7 +162,7 @@ def subscribe(
     catalog/subscriptions.yaml). A scope outside the cell's territory is refused."""
     from thresholds.subscriptions import Subscription, save_subscription
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     raw = {"id": sub_id, "owner": cell, "scope": scope, "include": include or [],
            "rule": _rule(rule), "severity": severity, "label": label}
     try:
@@ -202,7 +188,7 @@ def alerts(
     """List alerts (Alertes) with their status and the message that carried them."""
     from veille.store import alerts as alert_store
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     table = Table("levée / raised", "cellule / cell", "gravité", "statut / status",
                   "alerte / alert", "envoyée dans / sent in", title="Alertes / alerts")
     with runtime.engine.connect() as conn:
@@ -223,7 +209,7 @@ def notifications(
     channel (credentials masked), and whether it was delivered."""
     from veille.store import notifications as store
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     table = Table("quand / when", "message", "cellule / cell", "destinataire / recipient",
                   "canal / channel", "essai", "résultat / outcome", "erreur / error",
                   title="Journal des envois / notification log")
@@ -244,7 +230,7 @@ def digests_send(
     from thresholds.route import Routing, watch_freshness
     from thresholds.subscriptions import load_subscriptions
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     try:
         routing = Routing.build(runtime.catalog, load_subscriptions(runtime.catalog))
     except CatalogError as exc:
@@ -267,7 +253,7 @@ def digests_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """List composed messages (digests, alerts, retractions) and their status."""
     from veille.store import notifications as store
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     table = Table("créé / created", "message", "type", "alertes", "statut / status",
                   "objet / subject", title="Synthèses et alertes envoyées / messages")
     with runtime.engine.connect() as conn:

@@ -18,10 +18,10 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from connectors.freshness import emit_overdue, freshness
+from demo import DemoManifest, generate
 from detectors.evaluation import Score, changes_from_truth, score
 from streams.embedded import EmbeddedRunner
 from veille.clock import FixedClock
-from veille.demo import DemoManifest, generate
 from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries, shifts
 from veille.store.outbox import count_events

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, console
+from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
 
 BrokerOpt = Annotated[str, typer.Option(
     "--broker", envvar="VEILLE_KAFKA", help="Kafka bootstrap server host:port. "
@@ -46,7 +46,7 @@ def worker(
     loglevel: Annotated[str, typer.Option(help="Log level.")] = "warning",
 ) -> None:
     """Start a Faust worker of the distributed pipeline (start N of them to scale)."""
-    runtime = _open(workspace)  # migrates the store and checks the catalog first
+    runtime = open_workspace(workspace)  # migrates the store and checks the catalog first
     os.environ.update({
         "VEILLE_KAFKA": f"kafka://{broker.split('://', 1)[-1]}",
         "VEILLE_WORKSPACE": str(runtime.workspace.root),
@@ -85,7 +85,7 @@ def publish(
     """Archive and record provider files, then publish them on the bus for the workers."""
     from streams.bus import Publisher, ensure_topics, publish_files
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     ensure_topics(broker.split("://", 1)[-1])
     publisher = Publisher(broker.split("://", 1)[-1])
     try:
@@ -110,7 +110,7 @@ def bus_status(
     from streams.bus import partition_lags
     from streams.waves import waves_in_flight
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     table = Table("topic", "partition", "committed", "high watermark", "lag",
                   title="Bus / topics and consumer lag")
     for lag in partition_lags(broker.split("://", 1)[-1]):

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from veille.demo.glossary import Spec
-from veille.demo.providers import FT_DIMENSIONS, Conv
-from veille.demo.sheets import Cell, ods, xlsx
+from demo.glossary import Spec
+from demo.providers import FT_DIMENSIONS, Conv
+from demo.sheets import Cell, ods, xlsx
 
 LEVEL_FR = {"iris": "IRIS", "quartier": "quartier", "qpv": "QPV", "commune": "commune",
             "epci": "agglomération"}

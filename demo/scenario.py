@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from veille.demo.geography import EPCI_CODE, Geography
-from veille.demo.history import Change
-from veille.demo.providers import CONVENTIONS, Conv
+from demo.geography import EPCI_CODE, Geography
+from demo.history import Change
+from demo.providers import CONVENTIONS, Conv
 from veille.periods import end_date, shift
 
 REFERENCE_DATE = dt.date(2026, 3, 12)

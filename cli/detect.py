@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, app, console
+from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
 from veille.model import Theme
 from veille.periods import label_fr
 from veille.wording import KIND_FR, certainty, signed
 
 
-@app.command()
 def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Run the pipeline on pending deliveries (ingest, then detection per wave)."""
     from sqlalchemy import select
@@ -22,7 +21,7 @@ def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     from streams.embedded import EmbeddedRunner
     from veille.store.schema import detection_runs
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     report = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
                             runtime.clock).run_pending()
     table = Table("delivery", "period", "series", "tests", "statsmodels fits", "shifts",
@@ -37,7 +36,6 @@ def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     console.print(f"This run: {produced or 'nothing pending'}.")
 
 
-@app.command()
 def shifts(
     territory: Annotated[str | None, typer.Option(
         help="Territory code: shifts of it and of every territory inside it.")] = None,
@@ -53,7 +51,7 @@ def shifts(
     """List detected shifts with their evidence (most significant first)."""
     from veille.store import shifts as shift_store
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     catalog = runtime.catalog
     scope = None
     if territory is not None:
@@ -91,15 +89,18 @@ def shifts(
                   "Détail complet (méthode, p, référence) : --json.")
 
 
-@app.command("history-rebuild")
 def history_rebuild(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """Rebuild the columnar history (detection's bulk copy) from the store."""
     from veille.store.columnar import ColumnarHistory
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     applied = ColumnarHistory(runtime.workspace.history).rebuild(runtime.engine)
     console.print(f"Rebuilt {len(applied)} indicator(s) from "
                   f"{sum(applied.values())} delivery application(s).")
 
 
-
+def register(app: typer.Typer) -> None:
+    """Attach the commands to the main ``veille`` app."""
+    app.command()(detect)
+    app.command()(shifts)
+    app.command("history-rebuild")(history_rebuild)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from veille.cli import DEFAULT_WORKSPACE, WorkspaceOpt, _open, console
+from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
 
 users_app = typer.Typer(help="Comptes du site / web accounts (analyst, ccas, clspd, reader).",
                         no_args_is_help=True)
@@ -30,7 +30,7 @@ def serve(
     from review.app import create_app
     from streams.embedded import EmbeddedRunner
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, runtime.clock)
     app = create_app(runtime, after_decision=runner.run_pending, warm=True)
     console.print(f"Site de l'observatoire : http://{host}:{port}/ (Ctrl+C pour arrêter)")
@@ -54,7 +54,7 @@ def users_add(
     """Create a web account (password stored as an argon2 hash)."""
     from review.auth import AccountError, create_user
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     secret = password or getpass.getpass("Mot de passe / password: ")
     try:
         create_user(runtime.engine, runtime.catalog, username=username, password=secret,
@@ -70,7 +70,7 @@ def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """List web accounts with their role and territory."""
     from veille.store import users as user_store
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     table = Table("compte / login", "nom", "rôle / role", "commune", "quartiers / scope")
     with runtime.engine.connect() as conn:
         for row in user_store.list_users(conn):
@@ -91,7 +91,7 @@ def portrait(
     from portrait.build import PortraitError, build_portrait
     from portrait.render import write_portrait
 
-    runtime = _open(workspace)
+    runtime = open_workspace(workspace)
     started = time.perf_counter()
     try:
         with runtime.engine.connect() as conn:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from veille.demo.glossary import PERIODICITY, Spec
+from demo.glossary import PERIODICITY, Spec
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,20 @@
+"""The `veille` command line. Commands stay thin: they parse options, call a job, print.
+
+Each command group lives in its own module of this package and registers itself here; the
+groups share ``cli.common`` and import only downward (stages, runners, site, core).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from cli import alerts, bus, deliveries, detect, web, workspace
+
+app = typer.Typer(help="veille: social watch and alerts for social observatories "
+                       "(veille sociale).", no_args_is_help=True, add_completion=False)
+
+for group in (workspace, deliveries, detect, alerts, bus, web):
+    group.register(app)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,39 @@
+"""What every page of the site shares: rendering a page with its user, CSRF token and
+navigation, the runtime of the request's app, and the cache of built portraits. Pages and
+``review.app`` both import it, so no page imports the app back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from review.auth import User, csrf_token
+from veille.runtime import Runtime
+
+
+class PortraitCache:
+    """Built portraits by period, rebuilt when a delivery or a review decision changes what
+    they show (building reads the whole store: seconds, not milliseconds)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.items: dict[str, tuple[tuple[int, int], Any]] = {}
+
+
+
+def render(request: Request, template: str, *, status_code: int = 200,
+           user: User | None = None, **context: Any) -> HTMLResponse:
+    """A page of the site, with the user, the CSRF token and the navigation it needs."""
+    env = request.app.state.env
+    html = env.get_template(template).render(
+        request=request, user=user, csrf=csrf_token(request), now=dt.datetime.now(dt.UTC),
+        **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime
