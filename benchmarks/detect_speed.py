@@ -34,7 +34,8 @@ from threadpoolctl import threadpool_limits
 from detectors.confirm import ConfirmTask, confirm
 from detectors.design import TEST_KINDS, make_layout, prepare
 from detectors.fdr import benjamini_hochberg
-from detectors.screen import dispersion_prior, screen_prepared
+from detectors.pooled_dispersion import dispersion_prior
+from detectors.screen import screen_prepared
 from detectors.simulate import simulate_wave
 from detectors.wave import detect_wave
 

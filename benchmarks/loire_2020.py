@@ -14,7 +14,7 @@ observed, expected, q), and the département totals of the published counts (202
 the 2016-2019 mean) with, per indicator, the département's 2020 shift and the number of
 communes flagged in 2020, so the verdict can be read against the data. An annual spike or
 dip can be tested from five published years (the four before as baseline) because its
-dispersion is pooled across the communes of the indicator (`detectors.screen`).
+dispersion is pooled across the communes of the indicator (`detectors.pooled_dispersion`).
 ``--zeros`` also replays the file with unpublished cells wrongly read as 0, for contrast.
 """
 

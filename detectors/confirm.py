@@ -11,7 +11,7 @@ model without the change term, in the series' own units.
 
 The fits use the points the screen kept (past outliers set aside, see `detectors.design`),
 the same truncation correction of the dispersion (``KAPPA``), the same pooled dispersion for
-counts (`detectors.screen.dispersion_prior`: (d0 s0^2 + d s^2) / (d0 + d), Student with
+counts (`detectors.pooled_dispersion.dispersion_prior`: (d0 s0^2 + d s^2) / (d0 + d), Student with
 d + d0 df) and the same choice of position for searched kinds, so that screen and
 confirmation test the same thing. A gap widening also needs the series' own level to have
 moved in the widening direction (intersection-union: its p-value is the larger of the two
@@ -36,7 +36,7 @@ from detectors.design import (
     Layout,
     position_pvalue,
 )
-from detectors.screen import prior_scale, series_level, spike_df_ok
+from detectors.pooled_dispersion import prior_scale, series_level, spike_df_ok
 
 SEASON_WORDS = {
     12: "saisonnalité mensuelle + tendance",
@@ -278,7 +278,7 @@ def _best_position(
     cols: np.ndarray, pooled: tuple[float, float] | None = None,
 ) -> tuple[int, np.ndarray, np.ndarray] | None:
     """The identifiable column with the largest score statistic on the null fit (the rule
-    of `detectors.screen.score_many`), the correlations of the statistics at neighbouring
+    of `detectors.score_stats.score_many`), the correlations of the statistics at neighbouring
     columns and which columns are identifiable; None if none is."""
     sq = np.sqrt(w)
     q, _ = np.linalg.qr(x0 * sq[:, None])

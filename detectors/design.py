@@ -12,7 +12,7 @@ changes 14/20 with 8 years and 17/20 with 10; on ten held-out territories 15/20 
 The null model is the baseline: one level per month or quarter (one level for annual series)
 and a linear trend (a drift of a few per cent a year must not read as a shift). A monthly or
 quarterly indicator that shows no seasonality (a pooled test over its territories,
-`detectors.screen.seasonal_rows`) gets one level instead of twelve or four: eleven fewer
+`detectors.seasonality.seasonal_rows`) gets one level instead of twelve or four: eleven fewer
 parameters to estimate from five years make a one-period dip about 10 % sharper (the
 month's own level rests on 60 points instead of 5). Each test adds one column to it:
 
@@ -37,9 +37,9 @@ trends at neighbouring positions).
 
 Counts are Poisson with log link and log exposure offset (quasi: the dispersion is estimated
 from the series' own residuals, moderated by the dispersion of the other territories of the
-indicator at the same level, see `detectors.screen.dispersion_prior`, and never assumed to
-be 1 below what the data say), rates with a known denominator are binomial with logit link,
-amounts and bare rates are Gaussian.
+indicator at the same level, see `detectors.pooled_dispersion.dispersion_prior`, and never
+assumed to be 1 below what the data say), rates with a known denominator are binomial with
+logit link, amounts and bare rates are Gaussian.
 
 Baselines are robust to past one-off events (a lockdown month, a data incident): a past point
 whose Pearson residual from the baseline fit lies beyond ``TRIM_Z`` robust standard deviations
@@ -191,11 +191,11 @@ def prepare(
     """Model inputs for ``rows`` of the batch (all rows by default).
 
     ``seasonal`` (all rows of the batch, default all True) says which rows' baseline has
-    seasonal levels (`detectors.screen.seasonal_rows`).
+    seasonal levels (`detectors.seasonality.seasonal_rows`).
 
     Working on a block of rows keeps memory bounded on a national wave; a parent outside the
     block is read from the batch directly, so a block gives the rows' answer exactly.
-    ``prior`` is the wave's pooled dispersion (`detectors.screen.dispersion_prior`, all
+    ``prior`` is the wave's pooled dispersion (`detectors.pooled_dispersion.dispersion_prior`, all
     rows of the batch); each row keeps its own family's.
     """
     idx = np.arange(batch.n_series) if rows is None else np.asarray(rows, dtype=np.int64)

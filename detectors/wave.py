@@ -15,13 +15,9 @@ from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
 from detectors.fdr import benjamini_hochberg, link_to_parents
-from detectors.screen import (
-    ScreenResult,
-    dispersion_prior,
-    screen_block,
-    seasonal_rows,
-    select_candidates,
-)
+from detectors.pooled_dispersion import dispersion_prior
+from detectors.screen import ScreenResult, screen_block, select_candidates
+from detectors.seasonality import seasonal_rows
 
 CHANGE_KINDS = TEST_KINDS
 

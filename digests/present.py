@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from thresholds.wording import KIND_FR, certainty, fmt, headline, signed
 from veille.catalog import Catalog
 from veille.clock import PARIS
 from veille.model import Cell, Severity, TerritoryKind, Theme
+from veille.wording import KIND_FR, certainty, fmt, headline, signed
 
 KIND_ORDER = {TerritoryKind.EPCI: 0, TerritoryKind.COMMUNE: 1, TerritoryKind.QPV: 2,
               TerritoryKind.QUARTIER: 3, TerritoryKind.IRIS: 4}

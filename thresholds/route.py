@@ -26,7 +26,6 @@ from sqlalchemy import Connection, Engine
 from thresholds.index import ShiftFacts, SubscriptionIndex
 from thresholds.rules import FreshnessRule, GapRule, ValueRule, next_state, shift_severity
 from thresholds.subscriptions import Subscription, SubscriptionSet
-from thresholds.wording import headline
 from veille import secrecy
 from veille.catalog import Catalog
 from veille.clock import Clock
@@ -50,6 +49,7 @@ from veille.store import alerts as alert_store
 from veille.store import observations as obs_store
 from veille.store import shifts as shift_store
 from veille.store.outbox import record_event
+from veille.wording import headline
 
 CONSUMES = ("ObservationsRecorded", "ShiftDetected", "ShiftRetracted", "ShiftReviewed",
             "DeliveryOverdue", "DeliveryQuarantined", "NotificationFailed")

@@ -38,7 +38,7 @@ def _null_waves(dispersion: float, seed0: int, season_amplitude: float = 0.2
 def test_share_of_null_waves_with_any_false_alarm(dispersion: float, seed0: int,
                                                   season_amplitude: float) -> None:
     """The third case is a seasonality of a few per cent, at the edge of what the pooled
-    test sees (`detectors.screen.seasonal_rows` drops the seasons in about a fifth of these
+    test sees (`detectors.seasonality.seasonal_rows` drops the seasons in about a fifth of these
     waves): a baseline without seasons must not cost calibration there either."""
     share, n_tests, elapsed = _null_waves(dispersion, seed0, season_amplitude)
     print(

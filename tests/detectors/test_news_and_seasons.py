@@ -9,7 +9,7 @@ from scipy import stats
 from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed
 from detectors.design import make_layout, position_pvalue
-from detectors.screen import seasonal_rows
+from detectors.seasonality import seasonal_rows
 from detectors.simulate import simulate_wave
 from detectors.wave import TestOutcome as Outcome
 from detectors.wave import conclude_wave, detect_wave
