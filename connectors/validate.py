@@ -240,3 +240,11 @@ def duplicate_problems(key: np.ndarray, rows: np.ndarray, where: Where,
 
 def empty_problem(file: str, sheet: str | None, line: int | None, detail: str = "") -> Problem:
     return Problem(file, sheet, line, None, None, f"at least one data row{detail}", kind="empty")
+
+
+def first_rows(index: np.ndarray, count: int) -> np.ndarray:
+    """First row where each factorised value appears."""
+    first = np.full(count, -1, dtype=np.int64)
+    order = np.arange(len(index))[::-1]
+    first[index[::-1]] = order
+    return first

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import re
 from pathlib import Path
@@ -18,7 +17,6 @@ from veille.clock import FixedClock
 from veille.model import TerritoryKind
 from veille.periods import ordinal, shift
 
-HAS_MAPPING = importlib.util.find_spec("connectors.mapping") is not None
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +176,6 @@ def test_malformed_file_has_the_announced_defects(truth: dict, demo: DemoManifes
     assert "99009" not in fixed and ",1O," not in fixed
 
 
-@pytest.mark.skipif(not HAS_MAPPING, reason="connectors.mapping not written yet")
 def test_every_file_parses_as_announced(demo: DemoManifest, catalog: Catalog,
                                         truth: dict) -> None:
     from connectors.mapping import parse_delivery

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from conftest import wide_convention, write_text
 
-from connectors.mapping import OBSERVATION_COLUMNS, parse_delivery, parse_numbers
+from connectors.mapping import OBSERVATION_COLUMNS, parse_delivery
+from connectors.values import parse_numbers
 from veille.model import Convention, FileSpec
 
 
