@@ -18,7 +18,6 @@ from veille.model import TerritoryKind
 from veille.periods import ordinal, shift
 
 
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoManifest:
     return generate(tmp_path_factory.mktemp("demo") / "ws")
