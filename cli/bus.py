@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
+from cli.common import DEFAULT_WORKSPACE, ConventionOpt, WorkspaceOpt, console, open_workspace
 
 BrokerOpt = Annotated[str, typer.Option(
     "--broker", envvar="VEILLE_KAFKA", help="Kafka bootstrap server host:port. "
@@ -77,8 +77,7 @@ def worker(
 def publish(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
                                                 help="Provider files to publish.")],
-    convention: Annotated[str | None, typer.Option(
-        "--convention", "-c", help="Convention id (default: found from the file name).")] = None,
+    convention: ConventionOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     broker: BrokerOpt = DEFAULT_BROKER,
 ) -> None:

@@ -21,6 +21,8 @@ WorkspaceOpt = Annotated[Path, typer.Option(
     "--workspace", "-w", envvar="VEILLE_WORKSPACE",
     help="Workspace folder (catalog, inbox, archive, store). Env: VEILLE_WORKSPACE.")]
 DEFAULT_WORKSPACE = Path("workspace")
+ConventionOpt = Annotated[str | None, typer.Option(
+    "--convention", "-c", help="Convention id (default: found from the file name).")]
 
 
 def open_workspace(workspace: Path) -> Runtime:

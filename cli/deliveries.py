@@ -8,15 +8,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace, progress
+from cli.common import (
+    DEFAULT_WORKSPACE,
+    ConventionOpt,
+    WorkspaceOpt,
+    console,
+    open_workspace,
+    progress,
+)
 from veille.runtime import Runtime
 
 
 def ingest(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
                                                 help="Provider files to ingest.")],
-    convention: Annotated[str | None, typer.Option(
-        "--convention", "-c", help="Convention id (default: found from the file name).")] = None,
+    convention: ConventionOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Ingest provider files: archive, validate, record (or quarantine with a report)."""
