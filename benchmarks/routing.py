@@ -24,7 +24,7 @@ import numpy as np
 from digests.present import digest_view
 from digests.render import render
 from thresholds.index import ShiftFacts, SubscriptionIndex, shift_indicators, shift_rule_matches
-from thresholds.route import dedup_key
+from thresholds.routing import dedup_key
 from thresholds.rules import ShiftRule
 from thresholds.subscriptions import Subscription, SubscriptionSet
 from veille.catalog import Catalog

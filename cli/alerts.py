@@ -227,7 +227,8 @@ def digests_send(
 ) -> None:
     """Check freshness rules, compose the digests and alerts due now, send the outbox."""
     from digests.send import channel_for, deliver_due, policy_for
-    from thresholds.route import Routing, watch_freshness
+    from thresholds.freshness import watch_freshness
+    from thresholds.routing import Routing
     from thresholds.subscriptions import load_subscriptions
 
     runtime = open_workspace(workspace)

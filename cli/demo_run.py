@@ -150,7 +150,7 @@ def _send_digests(runtime, runner: EmbeddedRunner, clock: FixedClock) -> dict:
     """At the reference time: route what is left (late deliveries), check freshness,
     compose the digests and alerts that are due and send them to the outbox channel."""
     from digests.send import channel_for, deliver_due, policy_for
-    from thresholds.route import watch_freshness
+    from thresholds.freshness import watch_freshness
     from veille.store import alerts as alert_store
     from veille.store import notifications
 

@@ -152,7 +152,7 @@ class Context:
 @cache
 def context() -> Context:
     from streams.waves import CHUNK_TESTS
-    from thresholds.route import Routing
+    from thresholds.routing import Routing
     from thresholds.subscriptions import load_subscriptions
     from veille.runtime import open_runtime
     from veille.store.columnar import ColumnarHistory
@@ -405,7 +405,8 @@ async def watch_time(stream: faust.StreamT) -> None:
 
 def _tick(ctx: Context, at: dt.datetime) -> list[Event]:
     from connectors.freshness import emit_overdue
-    from thresholds.route import route, watch_freshness
+    from thresholds.freshness import watch_freshness
+    from thresholds.route import route
 
     rt = ctx.runtime
     clock = FixedClock(at)

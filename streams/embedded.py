@@ -17,7 +17,8 @@ from connectors.ingest import ingest
 from connectors.receive import Received, receive
 from detectors.stage import detect
 from thresholds.route import CONSUMES as ROUTE_CONSUMES
-from thresholds.route import Routing, route
+from thresholds.route import route
+from thresholds.routing import Routing
 from thresholds.subscriptions import load_subscriptions
 from veille.catalog import Catalog
 from veille.clock import Clock

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine
 
 from factories import write_catalog
-from thresholds.route import Routing
+from thresholds.routing import Routing
 from thresholds.subscriptions import directory, load_subscriptions
 from veille.catalog import Catalog, load_catalog
 from veille.clock import FixedClock

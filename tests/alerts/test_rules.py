@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from thresholds.route import Routing, route, watch_freshness
+from thresholds.freshness import watch_freshness
+from thresholds.route import route
+from thresholds.routing import Routing
 from veille.store import alerts as alert_store
 
 CELLS = [{"id": "ccas-un", "name": "CCAS de Ville-Une", "kind": "ccas", "scope": ["99001"],

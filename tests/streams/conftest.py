@@ -198,7 +198,7 @@ class Pipeline:
         from connectors.freshness import emit_overdue
         from digests.send import channel_for, deliver_due, policy_for
         from streams.embedded import EmbeddedRunner
-        from thresholds.route import watch_freshness
+        from thresholds.freshness import watch_freshness
         from veille.clock import FixedClock
 
         clock = FixedClock(self.manifest.reference_time)
