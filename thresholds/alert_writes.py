@@ -18,6 +18,8 @@ from veille.wording import headline
 def raise_alert(conn: Connection, routing: Routing, owner: str, rule_id: str, kind: str,
                 indicator: str, territory: str, period: str, key: str, basis: dict,
                 severity: Severity, now: dt.datetime, shift_id: str | None = None) -> list[Event]:
+    """Raise the alert of ``key`` once (a replay finds it there); a retracted episode that
+    comes back after a revision stands again."""
     message = headline(kind, basis, routing.label(indicator), routing.name(territory),
                        routing.unit(indicator))
     row = {"dedup_key": key, "cell_id": owner, "subscription_id": rule_id,
@@ -66,6 +68,7 @@ def refresh_alert(conn: Connection, routing: Routing, key: str, basis: dict, now
 
 
 def retract_alert(conn: Connection, alert: dict, reason: str, now: dt.datetime) -> list[Event]:
+    """Retract an alert (once), saying why."""
     if alert["status"] == "retracted":
         return []
     alert_store.update_alert(conn, alert["dedup_key"], status="retracted", retracted_at=now,
