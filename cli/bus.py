@@ -66,8 +66,9 @@ def worker(
                       "use PostgreSQL (VEILLE_DATABASE_URL) for several.[/yellow]")
     from faust import Worker
 
-    from streams.app import app, context
+    from streams.app import app
     from streams.bus import ensure_topics
+    from streams.worker_context import context
 
     ensure_topics(broker.split("://", 1)[-1])
     context()  # open the store and catalog before joining the group
