@@ -161,6 +161,7 @@ def subscribe(
     """S'abonner / subscribe a cell to a rule (checked, then written to
     catalog/subscriptions.yaml). A scope outside the cell's territory is refused."""
     from thresholds.subscriptions import Subscription, save_subscription
+    from veille.model import error_text
 
     runtime = open_workspace(workspace)
     raw = {"id": sub_id, "owner": cell, "scope": scope, "include": include or [],
@@ -172,7 +173,7 @@ def subscribe(
         for err in exc.errors():
             field = ".".join(str(x) for x in err["loc"])
             console.print(f"[red]subscriptions.yaml, entry '{sub_id}', field '{field}':[/red] "
-                          f"{err['msg']}")
+                          f"{error_text(err)}")
         raise typer.Exit(2) from exc
     except CatalogError as exc:
         console.print(f"[red]Refusé / refused:[/red] {exc}")

@@ -26,7 +26,7 @@ from pydantic import Field, ValidationError
 
 from thresholds.rules import SHIFT_KINDS, Rule, ShiftRule
 from veille.catalog import Catalog, CatalogError, CatalogProblem
-from veille.model import Cell, CellKind, Member, Severity, Strict, TerritoryKind
+from veille.model import Cell, CellKind, Member, Severity, Strict, TerritoryKind, error_text
 
 FILE = "subscriptions.yaml"
 
@@ -142,7 +142,7 @@ def parse(raw: object, catalog: Catalog, cells: dict[str, Cell],
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(x) for x in err["loc"])
-                problems.append(CatalogProblem(file, name, loc, err["msg"]))
+                problems.append(CatalogProblem(file, name, loc, error_text(err)))
             continue
         if sub.id in items:
             problems.append(CatalogProblem(file, sub.id, "id", "defined twice"))

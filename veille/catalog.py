@@ -33,6 +33,7 @@ from veille.model import (
     Territory,
     TerritoryKind,
     TerritoryLink,
+    error_text,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -128,7 +129,7 @@ def _entries(
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(x) for x in err["loc"])
-                problems.append(CatalogProblem(file, entry, loc, err["msg"]))
+                problems.append(CatalogProblem(file, entry, loc, error_text(err)))
 
 
 def _read_yaml(path: Path, list_key: str | None, problems: list[CatalogProblem]) -> Any:

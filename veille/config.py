@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from veille.model import error_text
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,7 +53,7 @@ class Workspace:
         try:
             settings = Settings.model_validate(raw)
         except ValidationError as exc:
-            details = "; ".join(f"field '{'.'.join(map(str, e['loc']))}': {e['msg']}"
+            details = "; ".join(f"field '{'.'.join(map(str, e['loc']))}': {error_text(e)}"
                                 for e in exc.errors())
             raise SettingsError(f"{path}: {details}") from exc
         return cls(root=root, settings=settings)

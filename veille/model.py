@@ -8,8 +8,9 @@ by field, and the error can name the file, the entry and the field.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,6 +74,18 @@ class Strict(BaseModel):
     """Catalog entries reject unknown fields: a typo in a file must not pass silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def error_text(err: Mapping[str, Any]) -> str:
+    """Plain words for one pydantic error: a value outside an enumerated field names every
+    allowed value (the README's catalog reference lists the same), other errors keep
+    pydantic's message."""
+    ctx = err.get("ctx") or {}
+    if err.get("type") in {"enum", "literal_error"} and "expected" in ctx:
+        return f"expected one of {ctx['expected']} (found {err.get('input')!r})"
+    if err.get("type") == "union_tag_invalid" and "expected_tags" in ctx:
+        return f"expected one of {ctx['expected_tags']} (found {ctx.get('tag')!r})"
+    return str(err.get("msg", ""))
 
 
 class Territory(Strict):
