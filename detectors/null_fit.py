@@ -124,7 +124,7 @@ def fit_null(
     return NullFit(family, y, trials, mask, mu, w, design, sw, tc, stt, df)
 
 
-def mergerestrict(fit: NullFit, part: NullFit, rows: np.ndarray) -> NullFit:
+def merge_rows(fit: NullFit, part: NullFit, rows: np.ndarray) -> NullFit:
     """``fit`` with ``rows`` replaced by ``part`` (a refit of those rows)."""
     out = {}
     for name in ("y", "trials", "mask", "mu", "w", "sw", "tc", "stt", "df"):
@@ -193,5 +193,5 @@ def kept_fit(
         part = fit_null(
             family, y[redo], tr[redo], off[redo], mask[redo] & ~out_pts[redo], design
         )
-        fit = mergerestrict(fit, part, redo)
+        fit = merge_rows(fit, part, redo)
     return fit, out_pts
