@@ -82,4 +82,4 @@ def test_broken_catalog_is_reported_with_what_to_fix(tmp_path: Path) -> None:
     result = runner.invoke(app, ["check", "-w", str(ws)])
     assert result.exit_code == 2
     assert "territories.csv, entry '99001', field 'parent'" in " ".join(result.output.split())
-    assert "Fix the files named above" in result.output
+    assert "Corrigez les fichiers nommés ci-dessus" in result.output
