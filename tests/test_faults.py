@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -248,13 +249,25 @@ def test_postgresql_connection_lost_mid_ingest_writes_nothing(
     assert fired
     database = pg_url.rsplit("/", 1)[1]
     assert (f"La connexion à la base PostgreSQL « {database} » sur 127.0.0.1:5432 a été "
-            "perdue ou refusée (terminating connection due to administrator command") in said
+            "perdue (terminating connection due to administrator command") in said
     assert "Rien n'a été écrit à moitié" in said
     rows, counts = _state(pg_url)
     assert rows == [(1, "accepted"), (2, "received")] and counts == {1: 12}
     again = runner.invoke(app, ["ingest", str(good), "-w", str(ws)])
     assert again.exit_code == 0 and "accepted" in again.output
     assert _state(pg_url) == ([(1, "accepted"), (2, "accepted")], {1: 12, 2: 12})
+
+
+def test_postgresql_unreachable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         ) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"postgresql://postgres@127.0.0.1:{port}/veille")
+    said = _named(runner.invoke(app, ["check", "-w", str(write_catalog(tmp_path / "ws"))]))
+    assert (f"Impossible de joindre la base PostgreSQL « veille » sur 127.0.0.1:{port} "
+            "(connection failed") in said and "Connection refused" in said
+    assert "Vérifiez que PostgreSQL tourne et est joignable" in said
 
 
 # --- a full disk ------------------------------------------------------------------------

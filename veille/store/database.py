@@ -36,7 +36,7 @@ class StoreLocked(VeilleError):
 class StoreUnavailable(VeilleError):
     """PostgreSQL: the server could not be reached, or the connection was lost."""
 
-    hint = ("Rien n'a été écrit à moitié : la transaction en cours a été annulée par le "
+    hint = ("Rien n'a été écrit à moitié : une transaction interrompue est annulée par le "
             "serveur. Vérifiez que PostgreSQL tourne et est joignable, puis relancez la même "
             "commande : elle reprendra où elle s'est arrêtée.")
 
@@ -73,8 +73,10 @@ def _nearly_full(path: Path) -> bool:
 
 
 def store_fault(engine: Engine, error: BaseException, *, disconnect: bool = False,
-                ) -> VeilleError | None:
-    """The named error for a driver error met on ``engine``, or None if it has no name."""
+                connecting: bool = False) -> VeilleError | None:
+    """The named error for a driver error met on ``engine`` (``disconnect``: the driver
+    says the connection is gone; ``connecting``: it failed while opening one), or None if
+    it has no name."""
     url = engine.url
     if url.get_backend_name() == "sqlite":
         name = getattr(error, "sqlite_errorname", "")
@@ -93,10 +95,12 @@ def store_fault(engine: Engine, error: BaseException, *, disconnect: bool = Fals
     if getattr(error, "sqlstate", None) == _PG_DISK_FULL:
         return DiskFull(f"Disque plein sur le serveur PostgreSQL {url.host}:{url.port or 5432}"
                         f" ({_first_line(error)}).")
+    where = f"la base PostgreSQL « {url.database} » sur {url.host}:{url.port or 5432}"
+    if connecting:
+        return StoreUnavailable(f"Impossible de joindre {where} ({_first_line(error)}).")
     if disconnect:
-        return StoreUnavailable(
-            f"La connexion à la base PostgreSQL « {url.database} » sur {url.host}:"
-            f"{url.port or 5432} a été perdue ou refusée ({_first_line(error)}).")
+        return StoreUnavailable(f"La connexion à {where} a été perdue "
+                                f"({_first_line(error)}).")
     return None
 
 
@@ -105,7 +109,7 @@ def _name_faults(context: ExceptionContext) -> None:
     if context.is_pre_ping or context.engine is None:
         return  # a failed pre-ping only makes the pool reconnect
     fault = store_fault(context.engine, context.original_exception,
-                        disconnect=context.is_disconnect)
+                        disconnect=context.is_disconnect, connecting=context.connection is None)
     if fault is not None:
         raise fault from context.original_exception
 
