@@ -4,6 +4,7 @@ the progress bar, and the one place where a fault the product can name becomes a
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +48,18 @@ class NamedErrors(TyperGroup):
 def open_workspace(workspace: Path) -> Runtime:
     """The workspace's runtime (settings, checked catalog, migrated store)."""
     return open_runtime(workspace)
+
+
+def parse_at(at: str | None) -> dt.datetime:
+    """``--at ISO`` (UTC unless it carries an offset), or now."""
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise typer.BadParameter(f"« {at} » n'est pas une date ISO, p. ex. "
+                                 "2026-03-02T09:00", param_hint="--at") from exc
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def progress() -> Progress:
