@@ -234,9 +234,10 @@ def digests_send(
     from thresholds.subscriptions import load_subscriptions
     from veille.store import notifications as store
 
+    when = parse_at(at) if at is not None else None
     runtime = open_workspace(workspace)
     routing = Routing.build(runtime.catalog, load_subscriptions(runtime.catalog))
-    now = parse_at(at) if at is not None else runtime.clock.now()
+    now = when or runtime.clock.now()
     raised = watch_freshness(now, routing=routing, engine=runtime.engine)
     composed, _ = deliver_due(now, catalog=runtime.catalog, cells=routing.cells,
                               engine=runtime.engine, channel=channel_for(runtime.workspace),

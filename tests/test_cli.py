@@ -122,3 +122,12 @@ def test_broken_catalog_is_reported_with_what_to_fix(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "territories.csv, entry '99001', field 'parent'" in " ".join(result.output.split())
     assert "Corrigez les fichiers nommés ci-dessus" in result.output
+
+
+@pytest.mark.parametrize("command", [["digests", "send"], ["bus", "tick"]])
+def test_a_bad_at_date_is_a_usage_error(tmp_path: Path, command: list[str]) -> None:
+    ws = write_catalog(tmp_path / "ws")
+    options = ["-w", str(ws)] if command[0] == "digests" else []
+    result = runner.invoke(app, [*command, "--at", "demain", *options])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "« demain » n'est pas une date ISO" in " ".join(result.output.split())
