@@ -92,10 +92,11 @@ def store_fault(engine: Engine, error: BaseException, *, disconnect: bool = Fals
             return DiskFull(f"Disque plein : la base de données {path} ne peut plus grandir "
                             f"({_first_line(error)}).")
         return None
+    server = f"{url.host}:{url.port or 5432}" if url.host else "le socket local"
     if getattr(error, "sqlstate", None) == _PG_DISK_FULL:
-        return DiskFull(f"Disque plein sur le serveur PostgreSQL {url.host}:{url.port or 5432}"
-                        f" ({_first_line(error)}).")
-    where = f"la base PostgreSQL « {url.database} » sur {url.host}:{url.port or 5432}"
+        return DiskFull(f"Disque plein sur le serveur PostgreSQL {server} "
+                        f"({_first_line(error)}).")
+    where = f"la base PostgreSQL « {url.database} » sur {server}"
     if connecting:
         return StoreUnavailable(f"Impossible de joindre {where} ({_first_line(error)}).")
     if disconnect:
