@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 from rich.table import Table
 
-from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
+from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace, parse_at
 from veille.catalog import CatalogError
 from veille.clock import PARIS
 from veille.runtime import Runtime
@@ -225,29 +225,38 @@ def notifications(
 @digests_app.command("send")
 def digests_send(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    at: Annotated[str | None, typer.Option(
+        help="Act as of this ISO time, UTC unless it has an offset (default: now).")] = None,
 ) -> None:
-    """Check freshness rules, compose the digests and alerts due now, send the outbox."""
+    """Check freshness rules, compose the digests and alerts due now, send the outbox.
+    Exits 1 when a send failed (to be retried, or for good)."""
     from digests.send import channel_for, deliver_due, policy_for
     from thresholds.freshness import watch_freshness
     from thresholds.routing import Routing
     from thresholds.subscriptions import load_subscriptions
+    from veille.store import notifications as store
 
+    when = parse_at(at) if at is not None else None
     runtime = open_workspace(workspace)
-    try:
-        routing = Routing.build(runtime.catalog, load_subscriptions(runtime.catalog))
-    except CatalogError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    now = runtime.clock.now()
+    routing = Routing.build(runtime.catalog, load_subscriptions(runtime.catalog))
+    now = when or runtime.clock.now()
     raised = watch_freshness(now, routing=routing, engine=runtime.engine)
-    composed, events = deliver_due(now, catalog=runtime.catalog, cells=routing.cells,
-                                   engine=runtime.engine, channel=channel_for(runtime.workspace),
-                                   base_url=runtime.workspace.settings.base_url,
-                                   policy=policy_for(runtime.workspace))
-    sent = [e for e in events if type(e).__name__ == "DigestSent"]
-    failed = [e for e in events if type(e).__name__ == "NotificationFailed"]
+    composed, _ = deliver_due(now, catalog=runtime.catalog, cells=routing.cells,
+                              engine=runtime.engine, channel=channel_for(runtime.workspace),
+                              base_url=runtime.workspace.settings.base_url,
+                              policy=policy_for(runtime.workspace))
+    with runtime.engine.connect() as conn:
+        outcomes = store.attempt_outcomes(conn, now)
+        waiting, next_at = store.awaiting_retry(conn)
+    retry, failed = outcomes.get("retry", 0), outcomes.get("failed", 0)
     console.print(f"{len(raised)} alerte(s) de fraîcheur, {len(composed)} message(s) "
-                  f"composé(s), {len(sent)} envoyé(s) / sent, {len(failed)} échec(s) / failed.")
+                  f"composé(s) ; envois : {outcomes.get('delivered', 0)} réussi(s), "
+                  f"{retry} échoué(s) à réessayer, {failed} échec(s) définitif(s).")
+    if waiting:
+        console.print(f"[yellow]{waiting} envoi(s) en attente d'un nouvel essai[/yellow] "
+                      f"(prochain : {_local(next_at)}) : détail dans `veille notifications`.")
+    if retry or failed:
+        raise typer.Exit(1)
 
 
 @digests_app.command("list")

@@ -14,7 +14,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.common import DEFAULT_WORKSPACE, ConventionOpt, WorkspaceOpt, console, open_workspace
+from cli.common import (
+    DEFAULT_WORKSPACE,
+    ConventionOpt,
+    WorkspaceOpt,
+    console,
+    open_workspace,
+    parse_at,
+)
 
 BrokerOpt = Annotated[str, typer.Option(
     "--broker", envvar="VEILLE_KAFKA", help="Kafka bootstrap server host:port. "
@@ -149,14 +156,12 @@ def bus_status(
 def bus_tick(
     broker: BrokerOpt = DEFAULT_BROKER,
     at: Annotated[str | None, typer.Option(
-        help="ISO time to tick at (default: now).")] = None,
+        help="ISO time to tick at, UTC unless it has an offset (default: now).")] = None,
 ) -> None:
     """Ask the workers to run freshness rules and send due digests now (or as of --at)."""
     from streams.bus import Publisher, publish_tick
 
-    when = dt.datetime.fromisoformat(at) if at else dt.datetime.now(dt.UTC)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+    when = parse_at(at)
     publisher = Publisher(broker.split("://", 1)[-1])
     try:
         publish_tick(publisher, when)

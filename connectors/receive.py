@@ -60,8 +60,12 @@ def receive(path: Path, *, workspace: Workspace, catalog: Catalog, engine: Engin
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(target.suffix + ".part")
-        shutil.copyfile(path, tmp)
-        tmp.replace(target)
+        try:
+            shutil.copyfile(path, tmp)
+            tmp.replace(target)
+        except OSError:  # a full disk: no half copy left in the archive
+            tmp.unlink(missing_ok=True)
+            raise
     now = clock.now()
     with engine.begin() as conn:
         delivery_id = deliveries.record_received(

@@ -10,6 +10,7 @@ import yaml
 from factories import write_catalog
 from veille.catalog import CatalogError, load_catalog
 from veille.config import SettingsError, Workspace
+from veille.yamlfile import FileContentError, load_yaml
 
 
 def test_valid_catalog_loads_with_hierarchy(tmp_path: Path) -> None:
@@ -53,10 +54,20 @@ def test_broken_yaml_and_missing_files_are_reported(tmp_path: Path) -> None:
         load_catalog(root)
     text = str(info.value)
     assert "glossary.yaml: missing file" in text and "territories.csv: missing file" in text
-    assert "x.yaml: not valid YAML" in text
+    assert "conventions/x.yaml: ligne 1, colonne 14 : YAML invalide" in text
 
 
 def test_settings_errors_name_the_field(tmp_path: Path) -> None:
     (tmp_path / "veille.yaml").write_text("fdr_q: 2\n", encoding="utf-8")
     with pytest.raises(SettingsError, match="field 'fdr_q'"):
         Workspace.open(tmp_path)
+
+
+def test_yaml_reader_refuses_a_repeated_key_but_keeps_merge_keys(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("base: &b {a: 1, b: 2}\nitem:\n  <<: *b\n  b: 3\n", encoding="utf-8")
+    assert load_yaml(path) == {"base": {"a": 1, "b": 2}, "item": {"a": 1, "b": 3}}
+    path.write_text("outer:\n  inner: {x: 1, x: 2}\n", encoding="utf-8")
+    with pytest.raises(FileContentError, match=r"f\.yaml, ligne 2, colonne 17 : "
+                                               r"clé « x » en double \(déjà ligne 2\)"):
+        load_yaml(path)

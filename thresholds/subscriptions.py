@@ -27,6 +27,7 @@ from pydantic import Field, ValidationError
 from thresholds.rules import SHIFT_KINDS, Rule, ShiftRule
 from veille.catalog import Catalog, CatalogError, CatalogProblem
 from veille.model import Cell, CellKind, Member, Severity, Strict, TerritoryKind, error_text
+from veille.yamlfile import FileContentError, load_yaml
 
 FILE = "subscriptions.yaml"
 
@@ -159,10 +160,9 @@ def load_subscriptions(catalog: Catalog, path: Path | None = None) -> Subscripti
     if not path.exists():
         return SubscriptionSet()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CatalogError([CatalogProblem(path.name, "", "", f"not valid YAML: {exc}")]
-                           ) from exc
+        raw = load_yaml(path, path.name)
+    except FileContentError as exc:
+        raise CatalogError([CatalogProblem(path.name, "", "", exc.detail)]) from exc
     return parse(raw, catalog, directory(catalog), path.name)
 
 
@@ -173,7 +173,7 @@ def save_subscription(catalog: Catalog, sub: Subscription, path: Path | None = N
     path = path or catalog.root / FILE
     raw: dict = {"subscriptions": []}
     if path.exists():
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loaded = load_yaml(path, path.name)
         if isinstance(loaded, dict) and isinstance(loaded.get("subscriptions"), list):
             raw = loaded
     entries = [e for e in raw["subscriptions"]

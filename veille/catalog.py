@@ -17,14 +17,15 @@ person editing the files fixes them in one pass.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from veille.errors import VeilleError
 from veille.model import (
     Cell,
     Convention,
@@ -35,6 +36,7 @@ from veille.model import (
     TerritoryLink,
     error_text,
 )
+from veille.yamlfile import FileContentError, load_yaml, read_utf8
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,13 +57,16 @@ class CatalogProblem:
         return f"{where}: {self.message}"
 
 
-class CatalogError(Exception):
+class CatalogError(VeilleError):
     """The catalog files have problems; each one names its file, entry and field."""
 
-    def __init__(self, problems: list[CatalogProblem]) -> None:
+    hint = "Corrigez les fichiers nommés ci-dessus, puis relancez la commande."
+
+    def __init__(self, problems: list[CatalogProblem], root: Path | None = None) -> None:
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in the catalog:\n{lines}")
+        where = f" {root}" if root is not None else ""
+        super().__init__(f"{len(problems)} problème(s) dans le catalogue{where} :\n{lines}")
 
 
 @dataclass
@@ -132,24 +137,30 @@ def _entries(
                 problems.append(CatalogProblem(file, entry, loc, error_text(err)))
 
 
-def _read_yaml(path: Path, list_key: str | None, problems: list[CatalogProblem]) -> Any:
+def _read_yaml(path: Path, list_key: str | None, problems: list[CatalogProblem],
+               name: str | None = None) -> Any:
+    name = name or path.name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.append(CatalogProblem(path.name, "", "", f"not valid YAML: {exc}"))
+        data = load_yaml(path, name)
+    except FileContentError as exc:
+        problems.append(CatalogProblem(name, "", "", exc.detail))
         return [] if list_key else None
     if list_key is None:
         return data
     if not isinstance(data, dict) or not isinstance(data.get(list_key), list):
-        problems.append(CatalogProblem(path.name, "", list_key,
+        problems.append(CatalogProblem(name, "", list_key,
                                        f"expected a top-level '{list_key}:' list"))
         return []
     return data[list_key]
 
 
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter=";"))
+def _read_csv(path: Path, problems: list[CatalogProblem]) -> list[dict[str, Any]]:
+    try:
+        text = read_utf8(path, path.name)
+    except FileContentError as exc:
+        problems.append(CatalogProblem(path.name, "", "", exc.detail))
+        return []
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
     return [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
 
 
@@ -168,7 +179,8 @@ def load_catalog(root: Path) -> Catalog:
     problems: list[CatalogProblem] = []
     catalog = Catalog(root=root)
     if not root.is_dir():
-        raise CatalogError([CatalogProblem(str(root), "", "", "catalog folder not found")])
+        raise CatalogError([CatalogProblem(str(root), "", "", "catalog folder not found")],
+                           root)
 
     glossary = root / "glossary.yaml"
     if glossary.exists():
@@ -181,14 +193,15 @@ def load_catalog(root: Path) -> Catalog:
     territories = root / "territories.csv"
     if territories.exists():
         catalog.territories = _index(
-            _entries(Territory, _read_csv(territories), territories.name, "code", problems),
+            _entries(Territory, _read_csv(territories, problems), territories.name, "code",
+                     problems),
             "code", territories.name, problems)
     else:
         problems.append(CatalogProblem("territories.csv", "", "", "missing file"))
     links = root / "territory_links.csv"
     if links.exists():
-        catalog.links = list(_entries(TerritoryLink, _read_csv(links), links.name, "child",
-                                      problems))
+        catalog.links = list(_entries(TerritoryLink, _read_csv(links, problems), links.name,
+                                      "child", problems))
 
     providers = root / "providers.yaml"
     if providers.exists():
@@ -197,8 +210,8 @@ def load_catalog(root: Path) -> Catalog:
                      "id", problems), "id", providers.name, problems)
 
     for path in sorted((root / "conventions").glob("*.y*ml")):
-        raw = _read_yaml(path, None, problems)
         name = f"conventions/{path.name}"
+        raw = _read_yaml(path, None, problems, name)
         for convention in _entries(Convention, [raw] if raw is not None else [], name, "id",
                                    problems):
             if convention.id in catalog.conventions:
@@ -215,7 +228,7 @@ def load_catalog(root: Path) -> Catalog:
     invalid = {(p.file, p.entry) for p in problems}
     problems.extend(p for p in _cross_check(catalog) if not _is_echo(p, invalid))
     if problems:
-        raise CatalogError(problems)
+        raise CatalogError(problems, root)
     return catalog
 
 

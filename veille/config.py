@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from veille.errors import VeilleError
 from veille.model import error_text
+from veille.yamlfile import load_yaml
 
 
 class Settings(BaseModel):
@@ -31,10 +32,15 @@ class Settings(BaseModel):
     notify_attempts: int = Field(default=5, ge=1, le=20)
     notify_backoff_seconds: int = Field(default=60, ge=1)
     notify_from: str = "veille@observatoire.invalid"
+    busy_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="SQLite: how long a write waits for another "
+                                         "process's write before saying the store is locked")
 
 
-class SettingsError(Exception):
+class SettingsError(VeilleError):
     """veille.yaml is not valid; the message names the file and the field."""
+
+    hint = "Corrigez veille.yaml à l'endroit indiqué, puis relancez la commande."
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,11 @@ class Workspace:
         path = root / "veille.yaml"
         raw: dict = {}
         if path.exists():
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-            raw = loaded if isinstance(loaded, dict) else {}
+            loaded = load_yaml(path)
+            if loaded is not None and not isinstance(loaded, dict):
+                raise SettingsError(f"{path}: attendu des réglages « nom: valeur », un par "
+                                    "ligne")
+            raw = loaded or {}
         try:
             settings = Settings.model_validate(raw)
         except ValidationError as exc:

@@ -233,6 +233,15 @@ class TerritoryMapping(Strict):
         return [self.column] if self.column is not None else list(self.columns or [])
 
 
+def compile_regex(value: str) -> re.Pattern[str]:
+    """A convention's regular expression, or a ValueError (hence a catalog problem naming
+    the file and the field) that says where it is broken."""
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"expression régulière invalide « {value} » : {exc}") from exc
+
+
 class PeriodMapping(Strict):
     """Where the period comes from: a column, the file name, or a fixed value."""
 
@@ -241,14 +250,18 @@ class PeriodMapping(Strict):
     value: str | None = None
     pattern: str = r"(?P<year>\d{4})(?:-(?:Q|T)(?P<quarter>[1-4])|-(?P<month>\d{2}))?"
 
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_has_year(cls, value: str) -> str:
+        if "year" not in compile_regex(value).groupindex:
+            raise ValueError("the period pattern needs a named group 'year'")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> PeriodMapping:
         sources = [self.column is not None, self.from_filename, self.value is not None]
         if sum(sources) != 1:
             raise ValueError("give exactly one of 'column', 'from_filename' or 'value'")
-        compiled = re.compile(self.pattern)
-        if "year" not in compiled.groupindex:
-            raise ValueError("the period pattern needs a named group 'year'")
         return self
 
 
@@ -295,6 +308,13 @@ class Convention(Strict):
     value_column: str | None = None
     numerator_column: str | None = None
     denominator_column: str | None = None
+
+    @field_validator("filename_pattern")
+    @classmethod
+    def _filename_pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            compile_regex(value)
+        return value
 
     @model_validator(mode="after")
     def _layout_complete(self) -> Convention:

@@ -27,7 +27,8 @@ def open_runtime(root: Path, clock: Clock | None = None) -> Runtime:
     workspace = Workspace.open(root)
     workspace.ensure()
     catalog = load_catalog(workspace.catalog_dir)
-    engine = make_engine(workspace.database_url)
+    engine = make_engine(workspace.database_url,
+                         busy_timeout=workspace.settings.busy_timeout_seconds)
     migrate(engine)
     with engine.begin() as conn:
         sync_catalog(conn, catalog)

@@ -5,9 +5,14 @@ observatory, a restart in the middle of a digest, and no credential in the log."
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
+from collections.abc import Iterator
 
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from digests.channels import AppriseChannel
 from digests.compose import compose_due
 from digests.send import RetryPolicy, deliver_due, send_due
@@ -254,3 +259,77 @@ def test_lease_of_a_dead_worker_expires_and_the_log_prevents_a_second_send(lite,
     send_due(later + dt.timedelta(minutes=1), cells=world.cells, engine=world.engine,
              channel=AppriseChannel(), policy=POLICY)
     assert len(smtp.messages) == 1
+
+
+@pytest.fixture
+def hanging_port() -> Iterator[tuple[int, list[socket.socket]]]:
+    """A loopback TCP server that accepts every connection and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], held
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_hanging_channel_is_counted_in_the_send_summary(lite, smtp, hanging_port,
+                                                          monkeypatch):
+    """`veille digests send`: one recipient answers, the other's server hangs until the
+    read timeout; the summary counts the failure and the pending retry, then the failure
+    for good once the attempts are spent, and the command exits 1 each time."""
+    port, held = hanging_port
+    cells = _cells(smtp, f"json://127.0.0.1:{port}/hook?cto=1&rto=0.5")
+    cells[-1]["members"].append({"name": "Karim Benali",
+                                 "url": smtp.url("karim.benali@ville-une.example")})
+    lite.reload(cells, [BURGLARY_SUB])
+    (lite.root / "veille.yaml").write_text(
+        "notify: apprise\nnotify_attempts: 2\nnotify_backoff_seconds: 60\n", encoding="utf-8")
+    monkeypatch.setenv("VEILLE_DATABASE_URL", lite.engine.url.render_as_string(False))
+    shift = ShiftDetected(
+        occurred_at=lite.clock.now(), shift_id="s3", delivery_id=1, indicator="cambriolages",
+        territory="Q-UN-NORD", period="2025-Q4", kind="spike", direction=1, good_news=False,
+        observed=30.0, expected=10.0, interval_low=5.0, interval_high=15.0, abs_change=20.0,
+        rel_change=2.0, people=20.0, p_value=1e-5, q_value=1e-4, method="m", baseline="b")
+    route(shift, routing=lite.routing(), engine=lite.engine, clock=lite.clock)
+    send = ["digests", "send", "-w", str(lite.root), "--at"]
+    start = lite.clock.now()
+
+    first = CliRunner().invoke(app, [*send, start.isoformat()])
+    said = " ".join(first.output.split())
+    assert first.exit_code == 1, first.output
+    assert ("1 message(s) composé(s) ; envois : 1 réussi(s), 1 échoué(s) à réessayer, "
+            "0 échec(s) définitif(s).") in said
+    assert ("1 envoi(s) en attente d'un nouvel essai (prochain : 2026-03-02 10:01) : "
+            "détail dans `veille notifications`.") in said
+    assert len(held) == 1 and len(smtp.messages) == 1
+
+    later = CliRunner().invoke(app, [*send, (start + dt.timedelta(minutes=2)).isoformat()])
+    said = " ".join(later.output.split())
+    assert later.exit_code == 1, later.output
+    assert ("0 message(s) composé(s) ; envois : 0 réussi(s), 0 échoué(s) à réessayer, "
+            "1 échec(s) définitif(s).") in said
+    assert "en attente" not in said and len(held) == 2
+    with lite.engine.connect() as conn:
+        log = notifications.log_entries(conn, cell_id="clspd-un")
+    assert [(e["recipient"], e["outcome"]) for e in log] == [
+        ("Jeanne Martin", "retry"), ("Karim Benali", "delivered"), ("Jeanne Martin", "failed")]
+    assert "Connection error" in log[0]["error"]
+
+    quiet = CliRunner().invoke(app, [*send, (start + dt.timedelta(minutes=3)).isoformat()])
+    assert quiet.exit_code == 0, quiet.output
+    assert "envois : 0 réussi(s), 0 échoué(s) à réessayer, 0 échec(s) définitif(s)." in (
+        " ".join(quiet.output.split()))

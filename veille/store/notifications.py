@@ -143,3 +143,21 @@ def open_count(conn: Connection, digest_id: str) -> int:
         notification_outbox.c.digest_id == digest_id,
         or_(notification_outbox.c.status == "pending",
             notification_outbox.c.status == "sending"))).scalar_one())
+
+
+def attempt_outcomes(conn: Connection, at: dt.datetime) -> dict[str, int]:
+    """How the send attempts made at ``at`` (one run of the sender) ended, by outcome
+    (delivered, retry, failed)."""
+    rows = conn.execute(select(notification_log.c.outcome, func.count())
+                        .where(notification_log.c.at == at)
+                        .group_by(notification_log.c.outcome))
+    return {outcome: int(count) for outcome, count in rows}
+
+
+def awaiting_retry(conn: Connection) -> tuple[int, dt.datetime | None]:
+    """Sends that failed and wait for another attempt, and when the next one is due."""
+    count, first = conn.execute(
+        select(func.count(), func.min(notification_outbox.c.next_attempt_at))
+        .where(notification_outbox.c.status == "pending",
+               notification_outbox.c.attempts > 0)).one()
+    return int(count), first

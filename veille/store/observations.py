@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, and_, exists, select, update
 
 from veille.model import OBSERVATION_STATUSES
+from veille.store.database import store_fault
 from veille.store.schema import observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
@@ -64,19 +65,27 @@ def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
     if frame.empty:
         return 0
     dbapi = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        out = frame.assign(delivery_id=delivery_id)[COLUMNS]
-        out.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
-        buffer.seek(0)
-        statement = f"COPY observations ({', '.join(COLUMNS)}) FROM STDIN"
-        with dbapi.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            while chunk := buffer.read(1 << 20):
-                copy.write(chunk)
-    else:
-        cursor = dbapi.cursor()  # type: ignore[union-attr]
-        _sqlite_insert(cursor, frame, delivery_id)
-        cursor.close()
+    try:
+        if conn.dialect.name == "postgresql":
+            buffer = io.StringIO()
+            out = frame.assign(delivery_id=delivery_id)[COLUMNS]
+            out.to_csv(buffer, sep="\t", header=False, index=False, na_rep="\\N")
+            buffer.seek(0)
+            statement = f"COPY observations ({', '.join(COLUMNS)}) FROM STDIN"
+            with (dbapi.cursor() as cursor,  # type: ignore[union-attr]
+                  cursor.copy(statement) as copy):
+                while chunk := buffer.read(1 << 20):
+                    copy.write(chunk)
+        else:
+            cursor = dbapi.cursor()  # type: ignore[union-attr]
+            _sqlite_insert(cursor, frame, delivery_id)
+            cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:  # the driver's own, not through SQLAlchemy
+        fault = store_fault(conn.engine, exc,
+                            disconnect=conn.dialect.is_disconnect(exc, dbapi, None))
+        if fault is not None:
+            raise fault from exc
+        raise
     return len(frame)
 
 
