@@ -29,6 +29,16 @@ class Settings(BaseModel):
     notify_attempts: int = Field(default=5, ge=1, le=20)
     notify_backoff_seconds: int = Field(default=60, ge=1)
     notify_from: str = "veille@observatoire.invalid"
+    cookie_secure: bool | None = Field(
+        default=None, description="the site's session cookie is sent over HTTPS only "
+                                  "(its Secure flag); default: when base_url is https://")
+
+    @property
+    def secure_cookie(self) -> bool:
+        """Whether the session cookie carries the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.lower().startswith("https://")
 
 
 class SettingsError(Exception):

@@ -3,7 +3,10 @@ PostgreSQL, and an in-process client."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,17 @@ import pytest
 from fastapi.testclient import TestClient
 from review_site import PASSWORD, Site, build_site
 
-__all__ = ["PASSWORD", "Browser", "csrf_of"]
+__all__ = ["PASSWORD", "Browser", "csrf_of", "veille_cli"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def veille_cli(*args: str, env: dict[str, str] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+    """A `veille` command run as an operator runs it: this checkout's code, a real process
+    (the store URL comes from the test's environment)."""
+    full = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=full, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -33,9 +46,10 @@ class Browser:
     """A client on the app in-process (Starlette's TestClient is an httpx client), with
     login and CSRF helpers. Redirects are not followed, so tests see them."""
 
-    def __init__(self, app: object) -> None:
-        self.client = TestClient(app, base_url="http://testserver",  # type: ignore[arg-type]
-                                 follow_redirects=False)
+    def __init__(self, app: object, address: str = "testclient",
+                 base_url: str = "http://testserver") -> None:
+        self.client = TestClient(app, base_url=base_url,  # type: ignore[arg-type]
+                                 follow_redirects=False, client=(address, 50000))
         self.csrf = ""
 
     def login(self, username: str, password: str = PASSWORD) -> httpx.Response:

@@ -17,6 +17,7 @@ from factories import write_catalog
 from review.app import create_app
 from review.auth import create_user
 from streams.embedded import EmbeddedRunner
+from veille.clock import Clock
 from veille.periods import period_range
 from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries
@@ -107,12 +108,16 @@ class Site:
     delivery_id: int
 
 
-def build_site(root: Path) -> Site:
+def build_site(root: Path, clock: Clock | None = None, settings: dict | None = None) -> Site:
+    """The site on a fresh workspace; ``clock`` for tests that move time (sessions, login
+    throttling), ``settings`` for veille.yaml."""
     ws = write_catalog(root)
     (ws / "catalog" / "cells.yaml").write_text(yaml.safe_dump(CELLS), encoding="utf-8")
     (ws / "catalog" / "subscriptions.yaml").write_text(yaml.safe_dump(SUBSCRIPTIONS),
                                                        encoding="utf-8")
-    runtime = open_runtime(ws)
+    if settings:
+        (ws / "veille.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    runtime = open_runtime(ws, clock=clock)
     with runtime.engine.begin() as conn:
         delivery = deliveries.record_received(
             conn, content_hash="f" * 64, convention_id="caf-mensuel",
