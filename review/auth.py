@@ -35,6 +35,7 @@ from veille.store import users as user_store
 
 HASHER = PasswordHasher()
 SESSION_TTL = dt.timedelta(hours=8)
+KEEP_LOGINS = dt.timedelta(days=30)  # login attempts and ended sessions kept this long
 log = logging.getLogger("veille.review.login")
 ROLE_LABELS = {"analyst": "chargé(e) d'études de l'observatoire", "ccas": "direction de CCAS",
                "clspd": "membre de CLSPD", "reader": "lecteur (élus et partenaires)"}
@@ -224,9 +225,11 @@ def _session_id(token: str) -> str:
 
 
 def start_session(engine: Engine, user: User, now: dt.datetime) -> str:
-    """Open a session row; the token to put in the cookie."""
+    """Open a session row (and forget what is older than KEEP_LOGINS); the token to put
+    in the cookie."""
     token = secrets.token_urlsafe(32)
     with engine.begin() as conn:
+        logins.prune(conn, now - KEEP_LOGINS)
         logins.open_session(conn, session_id=_session_id(token), username=user.username,
                             now=now, expires_at=now + SESSION_TTL)
     return token

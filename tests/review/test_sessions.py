@@ -15,7 +15,7 @@ from review_site import NOW, Site, build_site
 from sqlalchemy import func, select
 
 from veille.clock import FixedClock
-from veille.store.schema import web_sessions
+from veille.store.schema import login_attempts, web_sessions
 
 NEW_PASSWORD = "un-nouveau-mot-de-passe"
 
@@ -141,6 +141,19 @@ def test_a_session_expires_on_the_server_after_eight_hours(clocked) -> None:
         assert browser.get("/revue").status_code == 200
         clock.advance(dt.timedelta(minutes=2))
         _refused(browser)
+
+
+def test_ended_sessions_and_old_attempts_are_forgotten_after_30_days(clocked) -> None:
+    site, clock = clocked
+    with TestClient(site.app):
+        assert Browser(site.app).login("ana", "pas-le-bon").status_code == 401
+        assert Browser(site.app).login("ana").status_code == 303
+        clock.advance(dt.timedelta(days=30, hours=8, minutes=1))  # ended 30 days ago
+        assert Browser(site.app).login("elu").status_code == 303
+    with site.runtime.engine.connect() as conn:
+        users = conn.execute(select(web_sessions.c.username)).scalars().all()
+        attempts = conn.execute(select(login_attempts.c.username)).scalars().all()
+    assert users == ["elu"] and attempts == ["elu"]
 
 
 @pytest.mark.parametrize(("settings", "secure"), [

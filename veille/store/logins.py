@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from veille.store.alerts import now_utc
 from veille.store.schema import login_attempts, users, web_sessions
@@ -17,6 +17,13 @@ def open_session(conn: Connection, *, session_id: str, username: str, now: dt.da
                  expires_at: dt.datetime) -> None:
     conn.execute(insert(web_sessions).values(id=session_id, username=username,
                                              created_at=now, expires_at=expires_at))
+
+
+def prune(conn: Connection, before: dt.datetime) -> None:
+    """Forget sessions that ended and attempts made before ``before`` (the attempts are
+    the login audit trail: the caller keeps weeks of them, the throttle needs one day)."""
+    conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < before))
+    conn.execute(delete(login_attempts).where(login_attempts.c.at < before))
 
 
 def session_account(conn: Connection, session_id: str, now: dt.datetime,
