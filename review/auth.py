@@ -192,8 +192,8 @@ THROTTLE = Throttle()
 _CHECK_AND_RECORD = threading.Lock()  # one throttle check + attempt row at a time
 
 
-def log_in(engine: Engine, username: str, password: str, *, address: str, now: dt.datetime,
-           throttle: Throttle = THROTTLE) -> User | None:
+def log_in(engine: Engine, username: str, password: str, *, address: str,
+           now: dt.datetime) -> User | None:
     """The user if the password is right and no wait is due; None if not (the same answer
     for an unknown account, a wrong password and a disabled account). Raises
     :class:`LoginThrottled` while a wait is due. Every attempt is recorded and logged; it is
@@ -201,7 +201,7 @@ def log_in(engine: Engine, username: str, password: str, *, address: str, now: d
     counts in full."""
     name = username[:64]
     with _CHECK_AND_RECORD, engine.begin() as conn:
-        wait = throttle.wait(conn, name, address, now)
+        wait = THROTTLE.wait(conn, name, address, now)
         waiting = wait > dt.timedelta(0)
         attempt = logins.record_attempt(conn, at=now, username=name, address=address,
                                         outcome="throttled" if waiting else "failure")
@@ -286,7 +286,8 @@ def current_user(request: Request) -> User:
         with runtime.engine.connect() as conn:
             row = logins.session_account(conn, _session_id(token), runtime.clock.now())
     if row is None:
-        request.session.clear()  # a revoked or expired session: the cookie is dropped too
+        if token is not None:
+            request.session.clear()  # a revoked or expired session: drop the cookie too
         raise LoginRequired()
     return _user(row)
 
