@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from urllib.parse import urlencode
 
-from conftest import Browser
+from review_site import Browser
 
 PAYLOADS = [
     "<script>alert('piège')</script>",

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, Browser
 from fastapi.testclient import TestClient
-from review_site import NOW, Site, build_site
+from review_site import NOW, PASSWORD, Browser, Site, build_site
 from sqlalchemy import select
 
 from benchmarks.login_throttle import attack

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, Browser, veille_cli
 from fastapi.testclient import TestClient
-from review_site import NOW, Site, build_site
+from review_site import NOW, PASSWORD, Browser, Site, build_site, veille_cli
 from sqlalchemy import func, select
 
 from veille.clock import FixedClock

@@ -9,8 +9,7 @@ import html
 import re
 
 import yaml
-from conftest import Browser, veille_cli
-from review_site import Site
+from review_site import Browser, Site, veille_cli
 
 
 def _file(site: Site) -> dict:
