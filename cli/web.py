@@ -67,16 +67,75 @@ def users_add(
 
 
 def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
-    """List web accounts with their role and territory."""
+    """List web accounts with their role, territory and whether they may log in."""
     from veille.store import users as user_store
 
     runtime = open_workspace(workspace)
-    table = Table("compte / login", "nom", "rôle / role", "commune", "quartiers / scope")
+    table = Table("compte / login", "nom", "rôle / role", "commune", "quartiers / scope",
+                  "actif / active")
     with runtime.engine.connect() as conn:
         for row in user_store.list_users(conn):
             table.add_row(row["username"], row["display_name"], row["role"],
-                          row["commune"] or "", ", ".join(row["scope"] or []))
+                          row["commune"] or "", ", ".join(row["scope"] or []),
+                          "oui" if row["active"] else "non (désactivé)")
     console.print(table)
+
+
+LoginArg = Annotated[str, typer.Argument(help="Login of the account.")]
+
+
+def _refused(exc: Exception) -> typer.Exit:
+    console.print(f"[red]Refusé :[/red] {exc}")
+    return typer.Exit(2)
+
+
+def users_disable(username: LoginArg, workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Disable an account: no more logins, and its open sessions end at once.
+
+    The account and its history stay; `veille users enable` lets it in again."""
+    from review.auth import AccountError, set_active
+
+    runtime = open_workspace(workspace)
+    try:
+        ended = set_active(runtime.engine, username, False, runtime.clock.now())
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    console.print(f"Compte '{username}' désactivé ; {ended} session(s) ouverte(s) fermée(s).")
+
+
+def users_enable(username: LoginArg, workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
+    """Enable a disabled account again (it logs in with its current password)."""
+    from review.auth import AccountError, set_active
+
+    runtime = open_workspace(workspace)
+    try:
+        set_active(runtime.engine, username, True, runtime.clock.now())
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    console.print(f"Compte '{username}' réactivé.")
+
+
+def users_passwd(
+    username: LoginArg,
+    password: Annotated[str | None, typer.Option(
+        envvar="VEILLE_PASSWORD", help="New password, 8 characters or more (default: asked "
+                                       "twice; env VEILLE_PASSWORD).")] = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Change an account's password; every open session of the account ends at once."""
+    from review.auth import AccountError, change_password
+
+    runtime = open_workspace(workspace)
+    if password is None:
+        password = getpass.getpass("Nouveau mot de passe : ")
+        if getpass.getpass("Le même, encore une fois : ") != password:
+            raise _refused(ValueError("les deux saisies diffèrent ; rien n'a changé"))
+    try:
+        ended = change_password(runtime.engine, username, password, runtime.clock.now())
+    except AccountError as exc:
+        raise _refused(exc) from exc
+    console.print(f"Mot de passe du compte '{username}' changé ; {ended} session(s) "
+                  "ouverte(s) fermée(s).")
 
 
 def portrait(
@@ -114,4 +173,7 @@ def register(app: typer.Typer) -> None:
     app.command("portrait")(portrait)
     users_app.command("add")(users_add)
     users_app.command("list")(users_list)
+    users_app.command("disable")(users_disable)
+    users_app.command("enable")(users_enable)
+    users_app.command("passwd")(users_passwd)
     app.add_typer(users_app, name="users")

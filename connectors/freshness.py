@@ -65,12 +65,10 @@ def emit_overdue(catalog: Catalog, engine: Engine, clock: Clock) -> list[Deliver
         for item in freshness(catalog, engine, clock):
             if not item.overdue:
                 continue
-            provider = catalog.providers.get(item.provider)
             event = DeliveryOverdue(
                 occurred_at=now, convention_id=item.convention_id, provider=item.provider,
                 expected_period=item.expected_period, due_date=item.due_date.isoformat(),
-                days_late=item.days_late, last_period=item.last_period,
-                contact_url=provider.contact_url if provider else None)
+                days_late=item.days_late, last_period=item.last_period)
             if record_event(conn, event):
                 emitted.append(event)
     return emitted

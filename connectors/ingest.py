@@ -81,13 +81,12 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     shutil.copyfile(received.archive_path, kept)
     report = write_report(parsed, kept)
     convention = catalog.conventions.get(received.convention_id)
-    provider = catalog.providers.get(convention.provider) if convention else None
     event = DeliveryQuarantined(
         occurred_at=clock.now(), delivery_id=received.delivery_id,
         content_hash=received.content_hash, convention_id=received.convention_id or None,
         filename=received.filename, report_path=str(report),
         problem_count=len(parsed.problems), summary=[str(p) for p in parsed.problems[:10]],
-        contact_url=provider.contact_url if provider else None)
+        provider=convention.provider if convention else None)
     with engine.begin() as conn:
         deliveries.mark_quarantined(
             conn, received.delivery_id, report_path=str(report), rows_read=parsed.rows_read,

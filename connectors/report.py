@@ -7,11 +7,11 @@ row per problem, for a provider who wants to sort and filter them in a spreadshe
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 
 from connectors.mapping import Parsed
+from veille import csv_safe
 
 LISTED_IN_TEXT = 500
 
@@ -45,7 +45,7 @@ def write_report(parsed: Parsed, path: Path) -> Path:
     """Write both report files next to ``path`` (the quarantined file); return the text one."""
     text_path, csv_path = report_paths(Path(path))
     with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";")
+        writer = csv_safe.writer(handle, delimiter=";")
         writer.writerow(["fichier/file", "onglet/sheet", "ligne/line", "colonne/column",
                          "valeur/value", "attendu/expected", "type/kind"])
         for p in parsed.problems:

@@ -4,7 +4,6 @@ title lines, long CSV with a status column, XLSX with two header rows, ODS, UTF-
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import numpy as np
 from demo.glossary import Spec
 from demo.providers import FT_DIMENSIONS, Conv
 from demo.sheets import Cell, ods, xlsx
+from veille import csv_safe
 
 LEVEL_FR = {"iris": "IRIS", "quartier": "quartier", "qpv": "QPV", "commune": "commune",
             "epci": "agglomération"}
@@ -66,7 +66,7 @@ def _period_fr(label: str, style: str) -> str:
 
 def _csv_text(rows: list[list[object]], sep: str) -> str:
     buf = io.StringIO()
-    csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(rows)
+    csv_safe.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(rows)
     return buf.getvalue()
 
 

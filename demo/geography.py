@@ -7,13 +7,14 @@ aggregate of IRIS, so provider files are consistent across levels.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from veille import csv_safe
 
 EPCI_CODE = "299000001"
 EPCI_NAME = "Communauté d'agglomération du Val-Fictif (territoire de démonstration)"
@@ -167,7 +168,7 @@ def build_geography(rng: np.random.Generator) -> Geography:
 def territories_csv(geo: Geography) -> str:
     """territories.csv as catalog.load_catalog reads it (';', one row per territory)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\n")
+    writer = csv_safe.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(["code", "kind", "name", "parent", "population"])
     total = sum(q.population for q in geo.quartiers)
     writer.writerow([EPCI_CODE, "epci", EPCI_NAME, "", total])
@@ -189,7 +190,7 @@ def territories_csv(geo: Geography) -> str:
 def links_csv(geo: Geography) -> str:
     """territory_links.csv: child = IRIS, parent = QPV, share = part of the IRIS in the QPV."""
     buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\n")
+    writer = csv_safe.writer(buf, delimiter=";", lineterminator="\n")
     writer.writerow(["child", "parent", "share"])
     for qpv, links in geo.qpv_links.items():
         for iris_code, share in links:

@@ -24,6 +24,7 @@ from demo.scenario import (
     REVISION,
     late_delivery,
 )
+from veille import csv_safe
 from veille.periods import shift
 
 NOISE_SD = ("Standard deviation of the count at the change's territory and first period, "
@@ -70,7 +71,7 @@ def malform(data: bytes) -> tuple[bytes, list[dict[str, Any]]]:
     intruder[col["libelle_zone"]] = str(MALFORMED["unknown_name"])
     rows.insert(after + 1, intruder)
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    csv_safe.writer(buf, lineterminator="\r\n").writerows(rows)
     problems = [
         {"line": bad + 1, "column": "faits", "value": MALFORMED["bad_value"],
          "problem": "non_numeric_value", "value_in_corrected_file": original,

@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from portrait.published import PublishedCache
 from portrait.render import environment
-from review.auth import LoginRequired, secret_key
+from review.auth import SESSION_TTL, LoginRequired, secret_key
 from review.pages import digests, login, portrait, queue, series, shift, subscriptions
 from review.site import PortraitCache, render
 from veille.runtime import Runtime
@@ -41,8 +41,9 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
     app.state.env = environment(extra=[HERE / "templates"])
     app.add_middleware(SessionMiddleware,
                        secret_key=session_secret or secret_key(runtime.workspace.root),
-                       session_cookie="veille_session", same_site="lax", https_only=False,
-                       max_age=8 * 3600)
+                       session_cookie="veille_session", same_site="lax",
+                       https_only=runtime.workspace.settings.secure_cookie,
+                       max_age=int(SESSION_TTL.total_seconds()))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (login, queue, shift, series, subscriptions, digests, portrait):
         app.include_router(module.router)

@@ -32,30 +32,47 @@ REASONS = {
 }
 
 
+# Why a decision is refused, by code: the code travels in the page's URL, the French text
+# is looked up on the way back (``review.flash``), so no text of a URL reaches a page.
+DECISION_ERRORS = {
+    "decision-inconnue": "décision inconnue",
+    "motif-requis": "écarter une évolution demande un motif",
+    "motif-inconnu": "motif inconnu",
+    "question-requise": "interroger le fournisseur demande une question (commentaire)",
+    "evolution-inconnue": "évolution inconnue",
+    "evolution-retiree": "cette évolution a été retirée après une révision des données : "
+                         "elle ne se revoit plus",
+}
+
+
 class DecisionError(ValueError):
-    """A decision that cannot be recorded (said in French, shown to the analyst)."""
+    """A decision that cannot be recorded: ``code`` is a key of DECISION_ERRORS, the
+    message its French text (shown to the analyst)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(DECISION_ERRORS[code])
+        self.code = code
 
 
 def decide(engine: Engine, shift_id: str, decision: str, *, reviewer: str, now: dt.datetime,
            reason: str | None = None, comment: str = "") -> ShiftReviewed:
     """Record one decision (a later one revises it; the trail keeps both)."""
     if decision not in DECISIONS:
-        raise DecisionError(f"décision inconnue '{decision}'")
+        raise DecisionError("decision-inconnue")
     reason = reason or None
     if decision == "dismissed" and reason not in REASONS:
-        raise DecisionError("écarter une évolution demande un motif")
+        raise DecisionError("motif-requis")
     if decision != "dismissed" and reason is not None and reason not in REASONS:
-        raise DecisionError(f"motif inconnu '{reason}'")
+        raise DecisionError("motif-inconnu")
     comment = comment.strip()
     if decision == "queried" and not comment:
-        raise DecisionError("interroger le fournisseur demande une question (commentaire)")
+        raise DecisionError("question-requise")
     with engine.begin() as conn:
         shift = shift_store.get(conn, shift_id)
         if shift is None:
-            raise DecisionError(f"évolution inconnue '{shift_id}'")
+            raise DecisionError("evolution-inconnue")
         if shift["status"] != "active":
-            raise DecisionError("cette évolution a été retirée après une révision des données : "
-                                "elle ne se revoit plus")
+            raise DecisionError("evolution-retiree")
         review_store.add_decision(conn, shift_id=shift_id, decision=decision, reason=reason,
                                   comment=comment, reviewer=reviewer, at=now,
                                   previous_status=shift["review_status"])
@@ -74,7 +91,8 @@ def decide(engine: Engine, shift_id: str, decision: str, *, reviewer: str, now: 
 def decide_many(engine: Engine, shift_ids: Sequence[str], decision: str, *, reviewer: str,
                 now: dt.datetime, reason: str | None = None, comment: str = "",
                 ) -> tuple[list[str], dict[str, str]]:
-    """Bulk decision for a wave: (decided ids, {id: why not}) — one refusal stops no other."""
+    """Bulk decision for a wave: (decided ids, {id: code of why not}) — one refusal stops
+    no other."""
     done: list[str] = []
     refused: dict[str, str] = {}
     for i, shift_id in enumerate(dict.fromkeys(shift_ids)):
@@ -84,5 +102,5 @@ def decide_many(engine: Engine, shift_ids: Sequence[str], decision: str, *, revi
                    now=now + dt.timedelta(microseconds=i), reason=reason, comment=comment)
             done.append(shift_id)
         except DecisionError as exc:
-            refused[shift_id] = str(exc)
+            refused[shift_id] = exc.code
     return done, refused

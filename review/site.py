@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from review import flash
 from review.auth import User, csrf_token
 from veille.runtime import Runtime
 
@@ -27,11 +28,12 @@ class PortraitCache:
 
 def render(request: Request, template: str, *, status_code: int = 200,
            user: User | None = None, **context: Any) -> HTMLResponse:
-    """A page of the site, with the user, the CSRF token and the navigation it needs."""
+    """A page of the site, with the user, the CSRF token, the navigation and the banner of
+    the action just done (from its code: never text taken from the URL)."""
     env = request.app.state.env
     html = env.get_template(template).render(
         request=request, user=user, csrf=csrf_token(request), now=dt.datetime.now(dt.UTC),
-        **context)
+        flash=flash.text(request), **context)
     return HTMLResponse(html, status_code=status_code)
 
 

@@ -69,7 +69,7 @@ def test_bad_file_is_quarantined_whole_with_a_report(runtime: Runtime, tmp_path:
     assert summary.quarantined == 1 and summary.accepted == 0
     assert _observation_count(runtime) == 0
     event = events_of(runtime.engine, "DeliveryQuarantined")[0]
-    assert event.contact_url == "mailto://data@caf.example"
+    assert event.provider == "caf"
     assert event.problem_count == 2
     report = Path(event.report_path)
     assert report.exists() and report.parent.parent == runtime.workspace.quarantine

@@ -17,6 +17,8 @@ reaches outside its owner's territory is refused: a CCAS never sees another comm
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -166,19 +168,25 @@ def load_subscriptions(catalog: Catalog, path: Path | None = None) -> Subscripti
     return parse(raw, catalog, directory(catalog), path.name)
 
 
-def save_subscription(catalog: Catalog, sub: Subscription, path: Path | None = None,
-                      ) -> SubscriptionSet:
-    """Add or replace ``sub`` in the file after checking the whole result; the file is
-    only written if everything in it is valid."""
-    path = path or catalog.root / FILE
-    raw: dict = {"subscriptions": []}
+def new_id(owner: str, taken: Container[str]) -> str:
+    """A fresh subscription id for ``owner``'s cell, drawn by the server: whoever adds a
+    subscription through the site never chooses its id, so cannot name another's."""
+    while True:
+        candidate = f"{owner}-{secrets.token_hex(4)}"
+        if candidate not in taken:
+            return candidate
+
+
+def _entries(path: Path) -> list:
     if path.exists():
         loaded = load_yaml(path, path.name)
         if isinstance(loaded, dict) and isinstance(loaded.get("subscriptions"), list):
-            raw = loaded
-    entries = [e for e in raw["subscriptions"]
-               if not (isinstance(e, dict) and e.get("id") == sub.id)]
-    entries.append(sub.model_dump(mode="json", exclude_none=True, exclude_defaults=False))
+            return list(loaded["subscriptions"])
+    return []
+
+
+def _write(catalog: Catalog, path: Path, entries: list) -> SubscriptionSet:
+    """Check the whole candidate file, then replace the file in one rename."""
     candidate = {"subscriptions": entries}
     checked = parse(candidate, catalog, directory(catalog), path.name)
     tmp = path.with_suffix(".yaml.tmp")
@@ -186,6 +194,33 @@ def save_subscription(catalog: Catalog, sub: Subscription, path: Path | None = N
                    encoding="utf-8")
     tmp.replace(path)
     return checked
+
+
+def save_subscription(catalog: Catalog, sub: Subscription, path: Path | None = None,
+                      ) -> SubscriptionSet:
+    """Add ``sub``, or replace the subscription of the same id and the same owner, after
+    checking the whole result; the file is only written if everything in it is valid. An
+    id that belongs to another cell is refused: a subscription never changes hands."""
+    path = path or catalog.root / FILE
+    entries = _entries(path)
+    same = [e for e in entries if isinstance(e, dict) and e.get("id") == sub.id]
+    if any(e.get("owner") != sub.owner for e in same):
+        raise CatalogError([CatalogProblem(
+            path.name, sub.id, "owner",
+            f"subscription '{sub.id}' belongs to cell '{same[0].get('owner')}', not "
+            f"'{sub.owner}': refused (choose another id)")])
+    entries = [e for e in entries if not (isinstance(e, dict) and e.get("id") == sub.id)]
+    entries.append(sub.model_dump(mode="json", exclude_none=True, exclude_defaults=False))
+    return _write(catalog, path, entries)
+
+
+def remove_subscription(catalog: Catalog, sub_id: str, path: Path | None = None,
+                        ) -> SubscriptionSet:
+    """Drop one subscription (the caller has checked its owner); the rest of the file is
+    checked before it is written."""
+    path = path or catalog.root / FILE
+    entries = [e for e in _entries(path) if not (isinstance(e, dict) and e.get("id") == sub_id)]
+    return _write(catalog, path, entries)
 
 
 def targets(sub: Subscription, catalog: Catalog) -> list[str]:

@@ -35,6 +35,16 @@ class Settings(BaseModel):
     busy_timeout_seconds: float = Field(
         default=30.0, gt=0, description="SQLite: how long a write waits for another "
                                          "process's write before saying the store is locked")
+    cookie_secure: bool | None = Field(
+        default=None, description="the site's session cookie is sent over HTTPS only "
+                                  "(its Secure flag); default: when base_url is https://")
+
+    @property
+    def secure_cookie(self) -> bool:
+        """Whether the session cookie carries the Secure flag."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.base_url.lower().startswith("https://")
 
 
 class SettingsError(VeilleError):

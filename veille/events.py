@@ -92,8 +92,13 @@ class DeliveryReceived(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryQuarantined(Event):
-    """A file with errors: kept aside with its report, the provider contact is to be told."""
+    """A file with errors: kept aside with its report, the provider contact is to be told.
 
+    The contact is named by its provider's id, never by its Apprise URL (which may hold a
+    password): the notifier resolves the URL from the catalog when it sends. Version 2
+    dropped ``contact_url``."""
+
+    schema_version: ClassVar[int] = 2
     delivery_id: int
     content_hash: str
     convention_id: str | None
@@ -101,7 +106,7 @@ class DeliveryQuarantined(Event):
     report_path: str
     problem_count: int
     summary: list[str] = field(default_factory=list)
-    contact_url: str | None = None
+    provider: str | None = None
 
     @property
     def key(self) -> str:
@@ -145,15 +150,16 @@ class DeliveryRevised(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryOverdue(Event):
-    """A convention's expected delivery has not arrived by its due date."""
+    """A convention's expected delivery has not arrived by its due date. The provider's
+    contact is named by ``provider`` (an id; version 2 dropped ``contact_url``)."""
 
+    schema_version: ClassVar[int] = 2
     convention_id: str
     provider: str
     expected_period: str
     due_date: str
     days_late: int
     last_period: str | None
-    contact_url: str | None = None
 
     @property
     def key(self) -> str:

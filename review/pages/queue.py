@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import REASONS, STATUS_FR, decide_many
 from review.shiftview import ShiftView, view
@@ -73,12 +75,14 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
     territories = sorted((t for t in runtime.catalog.territories.values()
                           if t.kind.value in ("epci", "commune", "quartier")),
                          key=lambda t: (t.kind.value != "epci", t.code))
+    filters = {"theme": theme, "territory": territory, "kind": kind, "status": status,
+               "wave": wave}
+    # where a bulk decision comes back to: the same filters, nothing else of the URL
+    back = "/revue?" + urlencode({k: v for k, v in filters.items() if v})
     return render(request, "queue.html", user=user, items=items, themes=list(Theme),
                   kinds=KIND_FR, statuses=STATUS_FR, reasons=REASONS, waves=waves,
                   wave_names=names, under_query=under_query, territories=territories,
-                  filters={"theme": theme, "territory": territory, "kind": kind,
-                           "status": status, "wave": wave},
-                  message=request.query_params.get("message"))
+                  filters=filters, back=back)
 
 
 @router.post("/revue/lot", dependencies=[Depends(check_csrf)])
@@ -96,10 +100,6 @@ def bulk(request: Request, user: Annotated[User, Depends(current_user)],
                                 comment=comment)
     if done and request.app.state.after_decision is not None:
         request.app.state.after_decision()
-    verb = "confirmée(s)" if decision == "confirmed" else "écartée(s)"
-    message = f"{len(done)} évolution(s) {verb}"
-    if refused:
-        message += f" ; {len(refused)} refusée(s) : " + "; ".join(sorted(set(refused.values())))
     target = back if back.startswith("/revue") else "/revue"
-    sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}message={message}", status_code=303)
+    return RedirectResponse(flash.url(target, f"lot-{decision}", n=len(done),
+                                      refused=list(refused.values())), status_code=303)

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from detectors.changepoint import segment
 from portrait.charts import SeriesChart, series_svg
 from portrait.published import Published
+from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import DECISIONS, REASONS, STATUS_FR, DecisionError, decide
 from review.shiftview import view
@@ -113,8 +114,7 @@ def shift_page(request: Request, shift_id: str,
     return render(request, "shift.html", user=user, s=item, delivery=delivery,
                   convention=convention, trail=trail, queries=queries,
                   context=context_rows(request, row, values), decisions=DECISIONS,
-                  reasons=REASONS, statuses=STATUS_FR, breaks=item.indicator.breaks,
-                  message=request.query_params.get("message"))
+                  reasons=REASONS, statuses=STATUS_FR, breaks=item.indicator.breaks)
 
 
 @router.get("/revue/evolution/{shift_id}/graphique.svg")
@@ -139,10 +139,9 @@ def shift_decision(request: Request, shift_id: str,
         decide(runtime_of(request).engine, shift_id, decision, reviewer=user.username,
                now=dt.datetime.now(dt.UTC), reason=reason or None, comment=comment)
     except DecisionError as exc:
-        return RedirectResponse(f"/revue/evolution/{shift_id}?message=Refusé : {exc}",
+        return RedirectResponse(flash.url(f"/revue/evolution/{shift_id}", f"refus-{exc.code}"),
                                 status_code=303)
     if request.app.state.after_decision is not None:
         request.app.state.after_decision()
-    return RedirectResponse(
-        f"/revue/evolution/{shift_id}?message=Décision enregistrée : {STATUS_FR[decision]}",
-        status_code=303)
+    return RedirectResponse(flash.url(f"/revue/evolution/{shift_id}", f"decision-{decision}"),
+                            status_code=303)

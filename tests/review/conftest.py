@@ -3,16 +3,12 @@ PostgreSQL, and an in-process client."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
-from review_site import PASSWORD, Site, build_site
-
-__all__ = ["PASSWORD", "Browser", "csrf_of"]
+from review_site import Browser, Site, build_site
 
 
 @pytest.fixture
@@ -21,42 +17,6 @@ def site(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
     built = build_site(tmp_path / "ws")
     yield built
     built.runtime.engine.dispose()
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-class Browser:
-    """A client on the app in-process (Starlette's TestClient is an httpx client), with
-    login and CSRF helpers. Redirects are not followed, so tests see them."""
-
-    def __init__(self, app: object) -> None:
-        self.client = TestClient(app, base_url="http://testserver",  # type: ignore[arg-type]
-                                 follow_redirects=False)
-        self.csrf = ""
-
-    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
-        page = self.client.get("/connexion")
-        response = self.client.post("/connexion", data={
-            "username": username, "password": password, "csrf_token": csrf_of(page.text)})
-        if response.status_code == 303:
-            self.csrf = csrf_of(self.client.get("/connexion").text)
-        return response
-
-    def get(self, url: str) -> httpx.Response:
-        return self.client.get(url)
-
-    def post(self, url: str, data: dict | list, *, csrf: bool = True) -> httpx.Response:
-        pairs = list(data.items()) if isinstance(data, dict) else list(data)
-        if csrf:
-            pairs.append(("csrf_token", self.csrf))
-        form: dict[str, list[str]] = {}
-        for key, value in pairs:
-            form.setdefault(key, []).append(value)
-        return self.client.post(url, data=form)
 
 
 @pytest.fixture

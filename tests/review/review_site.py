@@ -1,22 +1,31 @@
 """A small observatory for the web tests: the factories' catalog (two communes, four
 neighbourhoods), three years of CAF observations written to the real store (SQLite or
 PostgreSQL), four detected shifts, cells and a review-gated subscription, one account per
-role. Values include a count under the secrecy threshold."""
+role. Values include a count under the secrecy threshold. Also the helpers the web tests
+share: an in-process client with login and CSRF (``Browser``) and ``veille`` in a real
+process (``veille_cli``); they live here, not in conftest, because tests import them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import yaml
+from fastapi.testclient import TestClient
 
 from factories import write_catalog
 from review.app import create_app
 from review.auth import create_user
 from streams.embedded import EmbeddedRunner
+from veille.clock import Clock
 from veille.periods import period_range
 from veille.runtime import Runtime, open_runtime
 from veille.store import deliveries
@@ -25,6 +34,7 @@ from veille.store import shifts as shift_store
 
 NOW = dt.datetime(2025, 7, 15, 9, tzinfo=dt.UTC)
 PASSWORD = "mot-de-passe-solide"
+REPO = Path(__file__).resolve().parents[2]
 SECRET_VALUE = 3.0  # caf_rsa of Q-DEUX-OUEST in 2025-05: under the threshold (5)
 PERIODS = period_range("2023-01", "2025-05")
 QUARTIERS = {"Q-UN-NORD": "99001", "Q-UN-SUD": "99001", "Q-DEUX-EST": "99002",
@@ -107,12 +117,16 @@ class Site:
     delivery_id: int
 
 
-def build_site(root: Path) -> Site:
+def build_site(root: Path, clock: Clock | None = None, settings: dict | None = None) -> Site:
+    """The site on a fresh workspace; ``clock`` for tests that move time (sessions, login
+    throttling), ``settings`` for veille.yaml."""
     ws = write_catalog(root)
     (ws / "catalog" / "cells.yaml").write_text(yaml.safe_dump(CELLS), encoding="utf-8")
     (ws / "catalog" / "subscriptions.yaml").write_text(yaml.safe_dump(SUBSCRIPTIONS),
                                                        encoding="utf-8")
-    runtime = open_runtime(ws)
+    if settings:
+        (ws / "veille.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    runtime = open_runtime(ws, clock=clock)
     with runtime.engine.begin() as conn:
         delivery = deliveries.record_received(
             conn, content_hash="f" * 64, convention_id="caf-mensuel",
@@ -137,3 +151,47 @@ def build_site(root: Path) -> Site:
     return Site(runtime, runner, app, delivery)
 
 
+def veille_cli(*args: str, env: dict[str, str] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
+    """A `veille` command run as an operator runs it: this checkout's code, a real process
+    (the store URL comes from the test's environment)."""
+    full = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=full, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class Browser:
+    """A client on the app in-process (Starlette's TestClient is an httpx client), with
+    login and CSRF helpers. Redirects are not followed, so tests see them."""
+
+    def __init__(self, app: object, address: str = "testclient",
+                 base_url: str = "http://testserver") -> None:
+        self.client = TestClient(app, base_url=base_url,  # type: ignore[arg-type]
+                                 follow_redirects=False, client=(address, 50000))
+        self.csrf = ""
+
+    def login(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        page = self.client.get("/connexion")
+        response = self.client.post("/connexion", data={
+            "username": username, "password": password, "csrf_token": csrf_of(page.text)})
+        if response.status_code == 303:
+            self.csrf = csrf_of(self.client.get("/connexion").text)
+        return response
+
+    def get(self, url: str) -> httpx.Response:
+        return self.client.get(url)
+
+    def post(self, url: str, data: dict | list, *, csrf: bool = True) -> httpx.Response:
+        pairs = list(data.items()) if isinstance(data, dict) else list(data)
+        if csrf:
+            pairs.append(("csrf_token", self.csrf))
+        form: dict[str, list[str]] = {}
+        for key, value in pairs:
+            form.setdefault(key, []).append(value)
+        return self.client.post(url, data=form)

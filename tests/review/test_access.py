@@ -75,28 +75,30 @@ def test_ccas_director_sees_only_own_cells_and_cannot_change_others(browser, sit
     assert browser.get("/api/abonnements?cell=ccas-une").json()[0]["id"] == "rsa-une"
     removed = browser.post("/abonnements/rsa-deux/supprimer", {})
     assert removed.status_code == 403
-    added = browser.post("/abonnements", {"cell": "ccas-deux", "sub_id": "intrus",
+    added = browser.post("/abonnements", {"cell": "ccas-deux", "label": "intrus",
                                           "indicator": "caf_rsa", "territory": "99002",
                                           "kind": "level", "threshold": "10"})
     assert added.status_code == 403
     # inside their own cell, a territory of the other commune is refused too
-    outside = browser.post("/abonnements", {"cell": "ccas-une", "sub_id": "dehors",
+    outside = browser.post("/abonnements", {"cell": "ccas-une", "label": "dehors",
                                             "indicator": "caf_rsa", "territory": "Q-DEUX-EST",
                                             "kind": "level", "threshold": "10"})
     assert outside.status_code == 400
+    assert "outside the territory of cell &#39;ccas-une&#39;" in outside.text
     text = (site.runtime.workspace.catalog_dir / "subscriptions.yaml").read_text()
     assert "intrus" not in text and "dehors" not in text and "rsa-deux" in text
 
 
 def test_ccas_director_manages_own_subscriptions(browser, site) -> None:
     browser.login("dir-une")
-    added = browser.post("/abonnements", {"cell": "ccas-une", "sub_id": "rsa-nord-seuil",
+    added = browser.post("/abonnements", {"cell": "ccas-une", "label": "RSA au Nord",
                                           "indicator": "caf_rsa", "territory": "Q-UN-NORD",
                                           "kind": "level", "threshold": "60"})
     assert added.status_code == 303
-    ids = [s["id"] for s in browser.get("/api/abonnements?cell=ccas-une").json()]
-    assert "rsa-nord-seuil" in ids
-    assert browser.post("/abonnements/rsa-nord-seuil/supprimer", {}).status_code == 303
+    new = [s for s in browser.get("/api/abonnements?cell=ccas-une").json()
+           if s["id"] != "rsa-une"]
+    assert [s["label"] for s in new] == ["RSA au Nord"]
+    assert browser.post(f"/abonnements/{new[0]['id']}/supprimer", {}).status_code == 303
     ids = [s["id"] for s in browser.get("/api/abonnements?cell=ccas-une").json()]
     assert ids == ["rsa-une"]
 

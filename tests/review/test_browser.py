@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import uvicorn
@@ -130,4 +131,44 @@ def test_ccas_director_cannot_reach_another_commune(served, chromium) -> None:
     assert response is not None and response.status == 200
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ccas-portrait.png"))
+    page.close()
+
+
+def test_the_banner_shows_no_text_of_the_url_and_a_forged_id_is_refused(served,
+                                                                        chromium) -> None:
+    """Issue 18, in Chromium: ``?message=`` text is never shown (nor run), a real action
+    shows its French text, and the other cell's id slipped into the form is refused."""
+    site, base = served
+    path = site.runtime.workspace.catalog_dir / "subscriptions.yaml"
+    page = chromium.new_page(locale="fr-FR")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    _login(page, base, "dir-une")
+    payload = "<img src=x onerror=alert(1)>Votre compte est suspendu, appelez le 01 02 03"
+    page.goto(f"{base}/abonnements?message={quote(payload)}")
+    assert page.locator(".flash").count() == 0
+    assert "suspendu" not in page.inner_text("body")
+
+    form = page.locator("#cell-ccas-une form.add")
+    form.locator("select[name=kind]").select_option("shift")
+    form.locator("input[name=label]").fill("RSA, toute la commune")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text(".flash") == "Abonnement enregistré."
+    assert "RSA, toute la commune" in page.inner_text("#cell-ccas-une")
+
+    before = path.read_text(encoding="utf-8")
+    page.evaluate("""() => {
+        const input = document.createElement('input');
+        input.type = 'hidden'; input.name = 'sub_id'; input.value = 'rsa-deux';
+        document.querySelector('#cell-ccas-une form.add').appendChild(input);
+    }""")
+    with page.expect_navigation() as navigation:
+        page.locator("#cell-ccas-une form.add button[type=submit]").click()
+    assert navigation.value is not None and navigation.value.status == 400
+    assert "son identifiant est attribué par le site" in page.inner_text("p.error")
+    assert path.read_text(encoding="utf-8") == before
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "abonnement-refuse.png"))
+    assert dialogs == []
     page.close()

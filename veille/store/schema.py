@@ -265,6 +265,32 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# A login opens a row here; the cookie holds only a random token whose SHA-256 is the id
+# (a copy of this table opens no session). Logout revokes the row; a password change or a
+# disabled account revokes every row of the account; every request checks its row.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("username", String(64), ForeignKey("users.username"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_web_session_user", "username"),
+)
+
+# Every login attempt, known account or not: the throttle counts recent failures by account
+# and by address from here.
+login_attempts = Table(
+    "login_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("username", String(64), nullable=False),  # as typed (cut to 64 characters)
+    Column("address", String(64), nullable=False),
+    Column("outcome", String(12), nullable=False),  # success, failure, throttled
+    Index("ix_login_attempt_user", "username", "at"),
+    Index("ix_login_attempt_address", "address", "at"),
+)
+
 review_decisions = Table(
     "review_decisions", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

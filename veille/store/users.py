@@ -36,5 +36,9 @@ def set_password(conn: Connection, username: str, password_hash: str) -> None:
                  .values(password_hash=password_hash))
 
 
+def set_active(conn: Connection, username: str, active: bool) -> None:
+    conn.execute(update(users).where(users.c.username == username).values(active=active))
+
+
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(select(users).order_by(users.c.username))]
