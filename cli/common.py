@@ -9,11 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from veille.catalog import CatalogError
 from veille.config import SettingsError
 from veille.runtime import Runtime, open_runtime
+from veille.store.integrity import DuplicateKeys
 
 console = Console()
 
@@ -30,6 +32,10 @@ def open_workspace(workspace: Path) -> Runtime:
     except (CatalogError, SettingsError) as exc:
         console.print(f"[red]Cannot open workspace {workspace}:[/red] {exc}")
         console.print("Fix the files named above, then run the command again.")
+        raise typer.Exit(2) from exc
+    except DuplicateKeys as exc:
+        console.print(f"[red]Migration de la base refusée :[/red] {escape(str(exc))}")
+        console.print(f"[bold]Que faire :[/bold] {escape(exc.hint)}")
         raise typer.Exit(2) from exc
 
 
