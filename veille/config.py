@@ -29,6 +29,9 @@ class Settings(BaseModel):
     notify_attempts: int = Field(default=5, ge=1, le=20)
     notify_backoff_seconds: int = Field(default=60, ge=1)
     notify_from: str = "veille@observatoire.invalid"
+    drop_quiet_seconds: float = Field(
+        default=15.0, ge=0, description="veille watch: a file is taken once its size and "
+                                        "modification time have not changed for this long")
 
 
 class SettingsError(Exception):
