@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
-                                                help="Provider files to ingest.")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Provider files to ingest (a symbolic link is followed; a path that is not a "
+             "regular file is refused, exit 2).")],
     convention: Annotated[str | None, typer.Option(
         "--convention", "-c", help="Convention id (default: found from the file name).")] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,

@@ -75,8 +75,8 @@ def read_delivery(path: Path) -> bytes:
         # O_NONBLOCK: should the path have become a FIFO meanwhile, do not wait on it.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
-        raise FileRefused(f"{path} : fichier introuvable (déplacé ou supprimé entre-temps, "
-                          f"par exemple pris en charge par un autre processus) ; {NOTHING}."
+        raise FileRefused(f"{path} : fichier introuvable ; {NOTHING} (s'il était dans un "
+                          "dossier de dépôt, un autre processus l'a peut-être pris en charge)."
                           ) from exc
     except OSError as exc:
         raise FileRefused(f"{path} : illisible ({exc.strerror}) ; {NOTHING}.") from exc
