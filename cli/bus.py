@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import (
@@ -90,6 +91,7 @@ def publish(
     broker: BrokerOpt = DEFAULT_BROKER,
 ) -> None:
     """Archive and record provider files, then publish them on the bus for the workers."""
+    from connectors.receive import FileRefused
     from streams.bus import Publisher, ensure_topics, publish_files
 
     runtime = open_workspace(workspace)
@@ -97,6 +99,9 @@ def publish(
     publisher = Publisher(broker.split("://", 1)[-1])
     try:
         done = publish_files(runtime, files, publisher=publisher, convention_id=convention)
+    except FileRefused as exc:
+        console.print(f"[red]Refusé[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
     finally:
         publisher.close()
     table = Table("file", "delivery", "published", title="Livraisons publiées / published")

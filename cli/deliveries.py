@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.common import (
@@ -18,10 +19,14 @@ from cli.common import (
 )
 from veille.runtime import Runtime
 
+if TYPE_CHECKING:
+    from streams.embedded import IngestSummary
+
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False,
-                                                help="Provider files to ingest.")],
+    files: Annotated[list[Path], typer.Argument(
+        help="Provider files to ingest (a symbolic link is followed; a path that is not a "
+             "regular file is refused, exit 2).")],
     convention: ConventionOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
@@ -37,31 +42,59 @@ def ingest(
         task = bar.add_task("Ingest", total=len(files))
         summary = ingest_files(runtime, files, convention_id=convention,
                                on_file=lambda _p: bar.advance(task))
-    print_outcomes(runtime, summary.outcomes)
+    print_outcomes(runtime, summary)
+    if summary.refused:
+        raise typer.Exit(2)
     if summary.quarantined:
         raise typer.Exit(1)
 
 
-def print_outcomes(runtime: Runtime, outcomes: list) -> None:
+STATUS_FR = {"accepted": "acceptée", "quarantined": "mise en quarantaine",
+             "received": "reçue, pas encore traitée"}
+
+
+def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
+    """The table of deliveries, and a line for each file refused, left for later, or
+    whose delivery another process handled (a second writer is told so, not an error)."""
     from veille.store import deliveries
 
+    for _path, why in summary.refused:
+        console.print(f"[red]Refusé[/red] {escape(why)}")
+    for _path, why in summary.waiting:
+        console.print(f"[yellow]En attente[/yellow] {escape(why)}")
     table = Table("file", "delivery", "status", "observations", "secret", "problems",
                   title="Deliveries")
+    taken = set(summary.taken)
     with runtime.engine.connect() as conn:
-        for path, received in outcomes:
+        for path, received in summary.outcomes:
             row = deliveries.get(conn, received.event.delivery_id)
             status = "duplicate (no change)" if received.duplicate else row.status
+            if path in taken:
+                status = f"{row.status} (par un autre processus)"
+                console.print(
+                    f"[yellow]Déjà prise[/yellow] {escape(path.name)} : la livraison {row.id} "
+                    f"a été traitée par un autre processus au même moment (elle est "
+                    f"{STATUS_FR.get(row.status, row.status)}) ; cette commande n'a rien "
+                    "écrit de plus.")
             table.add_row(str(path.name), str(row.id), status, str(row.observation_count),
                           str(row.secret_count), str(row.problem_count))
-            if row.status == "quarantined" and not received.duplicate:
+            if row.status == "quarantined" and not received.duplicate and path not in taken:
                 console.print(f"[yellow]Quarantined[/yellow] {path.name}: report "
                               f"{row.report_path}")
-    console.print(table)
+    for path in (p for p in summary.taken if p not in {q for q, _ in summary.outcomes}):
+        console.print(f"[yellow]Déjà pris[/yellow] {escape(path.name)} : pris en charge par "
+                      "un autre processus (un autre veille watch ou veille ingest).")
+    if summary.outcomes:
+        console.print(table)
 
 
 def watch(
     folder: Annotated[Path, typer.Argument(file_okay=False, help="Drop folder to watch.")],
     interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
+    quiet_seconds: Annotated[float | None, typer.Option(
+        "--quiet-seconds", min=0,
+        help="Take a file once unchanged for this long (default: drop_quiet_seconds in "
+             "veille.yaml, 15).")] = None,
     once: Annotated[bool, typer.Option(help="Ingest what is there now, then stop.")] = False,
     bus: Annotated[str, typer.Option(
         help="embedded: ingest here; kafka: archive, record and publish for the workers.")
@@ -86,12 +119,14 @@ def watch(
         raise typer.Exit(2)
     console.print(f"Watching {folder} (Ctrl-C to stop)" if not once else f"Ingesting {folder}")
     try:
-        total = watch_folder(runtime, folder, interval=interval, once=once, handle=handle,
-                             on_batch=lambda b: print_outcomes(runtime, b.outcomes))
+        total = watch_folder(runtime, folder, interval=interval, quiet=quiet_seconds,
+                             once=once, handle=handle,
+                             on_batch=lambda b: print_outcomes(runtime, b))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
     console.print(f"{total.accepted} accepted, {total.quarantined} quarantined, "
-                  f"{total.duplicates} duplicates")
+                  f"{total.duplicates} duplicates, {len(total.taken)} pris par un autre "
+                  f"processus, {len(total.refused)} refusé(s)")
 
 
 def freshness(

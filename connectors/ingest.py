@@ -56,7 +56,9 @@ def _unknown_convention(received: DeliveryReceived, catalog: Catalog) -> Parsed:
 
 def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog,
            engine: Engine, clock: Clock) -> IngestOutcome:
-    """Parse, validate and record one received delivery (idempotent on its delivery id)."""
+    """Parse, validate and record one received delivery (idempotent on its delivery id).
+    No events when it was handled before, or when another writer (a second ``veille
+    ingest`` of the same file, a watcher, a worker) took it while this one parsed."""
     with engine.connect() as conn:
         status = deliveries.get(conn, received.delivery_id).status
     if status != "received":
@@ -68,26 +70,31 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
         parsed = parse_delivery(Path(received.archive_path), convention, catalog, clock=clock,
                                 filename=received.filename)
     if parsed.problems:
-        return IngestOutcome([_quarantine(received, parsed, workspace, catalog, engine,
-                                          clock)], parsed)
+        event = _quarantine(received, parsed, workspace, catalog, engine, clock)
+        return IngestOutcome([event] if event is not None else [], parsed)
     return IngestOutcome(_record(received, parsed, engine, clock), parsed)
 
 
 def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace,
-                catalog: Catalog, engine: Engine, clock: Clock) -> DeliveryQuarantined:
+                catalog: Catalog, engine: Engine, clock: Clock) -> DeliveryQuarantined | None:
+    """Quarantine the delivery with its report; None when another writer took it first
+    (the delivery is claimed before its report is written, so two writers never write the
+    same report at once)."""
     folder = workspace.quarantine / f"{received.delivery_id:06d}"
-    folder.mkdir(parents=True, exist_ok=True)
     kept = folder / received.filename
-    shutil.copyfile(received.archive_path, kept)
-    report = write_report(parsed, kept)
-    convention = catalog.conventions.get(received.convention_id)
-    event = DeliveryQuarantined(
-        occurred_at=clock.now(), delivery_id=received.delivery_id,
-        content_hash=received.content_hash, convention_id=received.convention_id or None,
-        filename=received.filename, report_path=str(report),
-        problem_count=len(parsed.problems), summary=[str(p) for p in parsed.problems[:10]],
-        provider=convention.provider if convention else None)
     with engine.begin() as conn:
+        if not deliveries.claim(conn, received.delivery_id, "quarantined"):
+            return None
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(received.archive_path, kept)
+        report = write_report(parsed, kept)
+        convention = catalog.conventions.get(received.convention_id)
+        event = DeliveryQuarantined(
+            occurred_at=clock.now(), delivery_id=received.delivery_id,
+            content_hash=received.content_hash, convention_id=received.convention_id or None,
+            filename=received.filename, report_path=str(report),
+            problem_count=len(parsed.problems), summary=[str(p) for p in parsed.problems[:10]],
+            provider=convention.provider if convention else None)
         deliveries.mark_quarantined(
             conn, received.delivery_id, report_path=str(report), rows_read=parsed.rows_read,
             problems=[{"file": p.file, "sheet": p.sheet, "line": p.line, "column": p.column,
@@ -104,6 +111,8 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
     now = clock.now()
     out: list[Event] = []
     with engine.begin() as conn:
+        if not deliveries.claim(conn, received.delivery_id, "accepted"):
+            return out  # another writer took it while this one parsed
         obs_store.bulk_insert(conn, frame, received.delivery_id)
         revision = obs_store.supersede(conn, received.delivery_id, indicators, periods)
         secret = int((frame["status"] == "secret").sum())

@@ -9,6 +9,7 @@ problem can point at it.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import re
 from dataclasses import dataclass
@@ -171,7 +172,44 @@ def _read_csv(name: str, data: bytes, spec: FileSpec) -> Table:
         # Quoted cells spanning several lines push every later row down.
         extra = sum(raw[c].str.count("\n").to_numpy(dtype=np.int64) for c in raw.columns)
         lines = lines + np.concatenate([[0], np.cumsum(extra)[:-1]])
+    short = _short_rows(name, body, raw, lines, spec)
+    if short:
+        raise ReadError(short)
     return _split_header(name, None, raw, lines, spec)
+
+
+def _short_rows(name: str, body: str, raw: pd.DataFrame, lines: np.ndarray,
+                spec: FileSpec) -> list[Problem]:
+    """Data rows with fewer fields than the header names: a file cut in the middle of a row
+    (its last field cut short, the next ones absent), never a row to read with blanks.
+
+    The C parser pads such rows with empty cells, so fields are counted again with the csv
+    module. A complete last line without a final newline has all its fields and passes;
+    a header ending in empty names (a trailing separator) does not make rows short."""
+    if len(raw) <= spec.header_rows:
+        return []
+    counts = np.fromiter((len(r) for r in csv.reader(
+        io.StringIO(body, newline=""), delimiter=spec.separator, quotechar=spec.quotechar)),
+        dtype=np.int64)
+    if len(counts) != len(raw):
+        return []  # the two parsers see different records: no guess on which row is which
+    named = (raw.iloc[:spec.header_rows] != "").to_numpy()
+    width = int(named.shape[1] - np.argmax(named[:, ::-1].any(axis=0)))
+    rows = np.arange(spec.header_rows, len(raw))
+    filled = (raw.iloc[spec.header_rows:] != "").any(axis=1).to_numpy()
+    header = raw.iloc[spec.header_row]
+    problems = []
+    for i in rows[filled & (counts[rows] < width)]:
+        found = int(counts[i])
+        missing = str(header.iloc[found]).strip() or f"(column {found + 1})"
+        last = str(raw.iat[i, found - 1]) if found else ""
+        problems.append(Problem(
+            name, None, int(lines[i]), missing, f"{found} champ(s), le dernier « {last} »",
+            f"{width} champs séparés par « {spec.separator} » comme sur la ligne d'en-tête "
+            f"(ligne {int(lines[spec.header_row])}) : la ligne s'arrête avant la colonne "
+            f"« {missing} », le fichier a sans doute été coupé (transfert interrompu) ; "
+            "demandez au fournisseur de renvoyer le fichier complet", kind="short_row"))
+    return problems
 
 
 # --- spreadsheets ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ LISTED_IN_TEXT = 500
 KIND_LABELS = {
     "format": ("Format de fichier", "File format"),
     "unreadable": ("Fichier illisible", "Unreadable file"),
+    "short_row": ("Ligne incomplète (fichier coupé ?)", "Incomplete row (file cut short?)"),
     "encoding": ("Encodage des caractères", "Character encoding"),
     "missing_sheet": ("Onglet absent", "Missing sheet"),
     "empty": ("Fichier sans données", "No data rows"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connectors.receive import Received, receive
+from connectors.receive import FileRefused, Received, receive
 from veille.events import ClockTicked, DeliveryReceived, Event
 from veille.runtime import Runtime
 
@@ -218,12 +218,18 @@ def folder_publisher(servers: str) -> Callable[[Runtime, list[Path]], IngestSumm
 
     def handle(runtime: Runtime, files: list[Path]) -> IngestSummary:
         summary = IngestSummary()
-        for item in publish_files(runtime, files, publisher=publisher):
-            summary.outcomes.append((item.path, item.received))
-            if item.sent:
-                summary.received += 1
-            else:
-                summary.duplicates += 1
+        for path in files:
+            try:
+                published = publish_files(runtime, [path], publisher=publisher)
+            except FileRefused as exc:  # changed while read: the watcher waits for it
+                summary.refused.append((path, str(exc)))
+                continue
+            for item in published:
+                summary.outcomes.append((item.path, item.received))
+                if item.sent:
+                    summary.received += 1
+                else:
+                    summary.duplicates += 1
         return summary
 
     return handle

@@ -149,7 +149,7 @@ def test_drop_folder_ingests_and_moves_files(runtime: Runtime, tmp_path: Path) -
     drop.mkdir()
     caf_file(drop, "2024-03")
     caf_file(drop, "2024-04")
-    total = watch_folder(runtime, drop, once=True)
+    total = watch_folder(runtime, drop, once=True, quiet=0)  # just written: no quiet period
     assert total.accepted == 2
     assert sorted(p.name for p in (drop / "processed").iterdir()) == [
         "caf_2024-03.csv", "caf_2024-04.csv"]

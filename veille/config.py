@@ -45,6 +45,9 @@ class Settings(BaseModel):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.base_url.lower().startswith("https://")
+    drop_quiet_seconds: float = Field(
+        default=15.0, ge=0, description="veille watch: a file is taken once its size and "
+                                        "modification time have not changed for this long")
 
 
 class SettingsError(VeilleError):

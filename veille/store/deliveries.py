@@ -59,6 +59,16 @@ def record_received(conn: Connection, *, content_hash: str, convention_id: str |
     return int(key[0])
 
 
+def claim(conn: Connection, delivery_id: int, status: str) -> bool:
+    """Take a received delivery for ``status`` (accepted or quarantined); False when another
+    writer took it first. Run it as the first statement of the writer's transaction: the
+    row lock (PostgreSQL) or the write lock (SQLite) makes a second writer wait until the
+    first commits, then find the delivery no longer ``received``."""
+    result = conn.execute(update(deliveries).where(
+        deliveries.c.id == delivery_id, deliveries.c.status == "received").values(status=status))
+    return result.rowcount == 1
+
+
 def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
                   observation_count: int, secret_count: int, revised_count: int,
                   periods: list[str], indicators: list[str]) -> None:

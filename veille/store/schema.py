@@ -89,11 +89,12 @@ observations = Table(
     Column("status", String(12), nullable=False),
     Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
     Column("superseded_by", Integer),
-    # One row per (delivery, series, period) is guaranteed by validation (duplicates in a
-    # file are refused) and by the content hash; a unique index would double the write cost.
     # One index, led by what every bulk query knows (indicators and periods of a delivery);
-    # each extra index costs seconds on a national delivery.
-    Index("ix_observation_key", "indicator", "period", "territory"),
+    # each extra index costs seconds on a national delivery. It is also the natural key
+    # (series, period, delivery), unique: two writers racing on one delivery cannot both
+    # write it (keys_0001; veille.store.integrity).
+    Index("ux_observation_key", "indicator", "period", "territory", "delivery_id",
+          unique=True),
 )
 
 events = Table(
