@@ -103,8 +103,10 @@ def _archive(target: Path, data: bytes) -> None:
         with tmp.open("xb") as handle:
             handle.write(data)
         tmp.replace(target)
-    except OSError:  # a full disk: no half copy left in the archive
+    except OSError as exc:  # a full disk: no half copy left in the archive
         tmp.unlink(missing_ok=True)
+        if exc.filename is None:  # a write names no file: say which one
+            raise OSError(exc.errno, exc.strerror, str(tmp)) from exc
         raise
 
 
