@@ -66,7 +66,8 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
         parsed = _unknown_convention(received, catalog)
     else:
         parsed = parse_delivery(Path(received.archive_path), convention, catalog, clock=clock,
-                                filename=received.filename)
+                                filename=received.filename,
+                                limits=workspace.settings.read_limits)
     if parsed.problems:
         return IngestOutcome([_quarantine(received, parsed, workspace, catalog, engine,
                                           clock)], parsed)

@@ -16,6 +16,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
+class ReadLimits(BaseModel):
+    """What one delivery file may hold before it is refused unread: a hostile or broken file
+    meets a named limit in seconds instead of exhausting memory or time. Spreadsheets are
+    read in a child process held to ``sheet_memory_mb`` and ``sheet_seconds``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_columns: int = Field(default=2_000, ge=1)
+    max_line_chars: int = Field(default=1_000_000, ge=100)
+    max_cells: int = Field(default=20_000_000, ge=1)
+    sheet_memory_mb: int = Field(default=2_048, ge=64)
+    sheet_seconds: int = Field(default=120, ge=1)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +43,7 @@ class Settings(BaseModel):
     notify_attempts: int = Field(default=5, ge=1, le=20)
     notify_backoff_seconds: int = Field(default=60, ge=1)
     notify_from: str = "veille@observatoire.invalid"
+    read_limits: ReadLimits = Field(default_factory=ReadLimits)
 
 
 class SettingsError(Exception):
