@@ -241,14 +241,14 @@ def _check_csv_size(name: str, body: str, consumed: int, spec: FileSpec,
         raise ReadError([Problem(name, None, consumed + 1, None, f"{width:,} columns",
                                  f"a header of at most {limits.max_columns:,} columns "
                                  f"({_LIMITS}: max_columns)", kind="too_large")])
-    lines = body.count("\n") + 1
+    lines = body.rstrip("\n").count("\n") + 1
     if lines * width > limits.max_cells:
         raise ReadError([Problem(name, None, None, None,
                                  f"{lines:,} lines × {width:,} columns",
                                  f"a file of at most {limits.max_cells:,} cells "
                                  f"({_LIMITS}: max_cells)", kind="too_large")])
     if len(body) > limits.max_line_chars:
-        lengths = np.fromiter(map(len, body.split("\n")), dtype=np.int64, count=lines)
+        lengths = np.fromiter(map(len, body.split("\n")), dtype=np.int64)
         over = np.flatnonzero(lengths > limits.max_line_chars)
         if len(over):
             raise ReadError([Problem(name, None, consumed + int(over[0]) + 1, None,
@@ -297,7 +297,7 @@ def _sheet_cells(name: str, path: Path, spec: FileSpec, fmt: str,
     request = {"path": str(path), "format": fmt, "sheet": spec.sheet, "decimal": spec.decimal,
                "max_columns": limits.max_columns, "max_cells": limits.max_cells,
                "memory_mb": limits.sheet_memory_mb, "seconds": limits.sheet_seconds}
-    budget = (f"a {fmt.upper()} spreadsheet that can be read within "
+    budget = (f"an {fmt.upper()} file that can be read within "
               f"{limits.sheet_memory_mb:,} MiB of memory and {limits.sheet_seconds} s "
               f"({_LIMITS}: sheet_memory_mb, sheet_seconds)")
     try:
@@ -329,7 +329,7 @@ def _stopped(done: subprocess.CompletedProcess[bytes]) -> str:
     code = done.returncode
     how = signal.Signals(-code).name if code < 0 else f"exit status {code}"
     said = [line.strip() for line in done.stderr.decode("utf-8", "replace").splitlines()
-            if line.strip()]
+            if line.strip() and not line.startswith(("note:", " "))]
     return f"{how}: {said[-1][:200]}" if said else how
 
 

@@ -91,10 +91,12 @@ def _xlsx_part(book: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
-def _scan_xlsx(path: str, sheet: str, limits: dict[str, int]) -> list[list[Any]]:
+def scan_xlsx(path: str, sheet: str, limits: dict[str, int],
+              chunk_size: int = _CHUNK) -> list[list[Any]]:
     """Refuse a sheet whose value cells reach beyond the limits (counted from A1, as it is
     read); return the formula cells saved without a value as [row, column, formula].
-    The XML is scanned in blocks cut after a row's end, so memory stays flat."""
+    The XML is scanned in blocks of about ``chunk_size`` bytes cut after a row's end, so
+    memory stays flat."""
     with zipfile.ZipFile(path) as book:
         part = _xlsx_part(book, sheet)
         if part is None or part not in book.namelist():
@@ -104,9 +106,10 @@ def _scan_xlsx(path: str, sheet: str, limits: dict[str, int]) -> list[list[Any]]
         with book.open(part) as stream:
             tail = b""
             while True:
-                chunk = stream.read(_CHUNK)
+                chunk = stream.read(chunk_size)
                 data = tail + chunk
-                cut = data.rfind(b"row>") + 4 if chunk else len(data)
+                end = data.rfind(b"row>")
+                cut = len(data) if not chunk else end + 4 if end >= 0 else 0
                 block, tail = data[:cut], data[cut:]
                 extent.add(_VALUE_CELL.findall(block))
                 if _HAS_FORMULA.search(block):
@@ -227,7 +230,7 @@ def read(request: dict[str, Any]) -> dict[str, Any]:
         book = python_calamine.CalamineWorkbook.from_path(path)
         sheet = _choose([str(n) for n in book.sheet_names], request["sheet"])
         stage = "read"
-        uncached = (_scan_xlsx(path, sheet, limits) if fmt == "xlsx"
+        uncached = (scan_xlsx(path, sheet, limits) if fmt == "xlsx"
                     else _scan_ods(path, sheet) if fmt == "ods" else [])
         grid = book.get_sheet_by_name(sheet)
         rows, cols = (grid.end[0] + 1, grid.end[1] + 1) if grid.end else (0, 0)
