@@ -32,6 +32,11 @@ from veille.store import deliveries
 from veille.store import observations as obs_store
 from veille.store.outbox import record_event
 
+MAX_INTERRUPTED = 2
+"""Ingest attempts of one delivery that may die with their process (a crash, memory
+exhausted, a kill) before it is quarantined unread, so that one file never blocks the
+deliveries after it."""
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -54,21 +59,37 @@ def _unknown_convention(received: DeliveryReceived, catalog: Catalog) -> Parsed:
                   problems=[problem], rows_read=0)
 
 
+def _interrupted(received: DeliveryReceived, attempts: int) -> Parsed:
+    problem = Problem(
+        file=received.filename, sheet=None, line=None, column=None, value=None,
+        expected=(f"a file that can be read to the end: the {attempts} earlier attempts to "
+                  "ingest it stopped before finishing (the process crashed, ran out of memory "
+                  "or was killed); it is set aside so that the deliveries after it go through"),
+        kind="interrupted")
+    return Parsed(convention_id=received.convention_id, observations=pd.DataFrame(),
+                  problems=[problem], rows_read=0)
+
+
 def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog,
            engine: Engine, clock: Clock) -> IngestOutcome:
     """Parse, validate and record one received delivery (idempotent on its delivery id).
     No events when it was handled before, or when another writer (a second ``veille
     ingest`` of the same file, a watcher, a worker) took it while this one parsed."""
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         status = deliveries.get(conn, received.delivery_id).status
+        earlier = (deliveries.start_ingest(conn, received.delivery_id)
+                   if status == "received" else 0)
     if status != "received":
         return IngestOutcome([], Parsed(received.convention_id, pd.DataFrame(), [], 0))
     convention = catalog.conventions.get(received.convention_id)
-    if convention is None:
+    if earlier >= MAX_INTERRUPTED:
+        parsed = _interrupted(received, earlier)
+    elif convention is None:
         parsed = _unknown_convention(received, catalog)
     else:
         parsed = parse_delivery(Path(received.archive_path), convention, catalog, clock=clock,
-                                filename=received.filename)
+                                filename=received.filename,
+                                limits=workspace.settings.read_limits)
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)

@@ -31,6 +31,7 @@ from connectors.validate import (
 from connectors.values import OK, PROVISIONAL, SECRET, CellStatus, number_expected
 from veille.catalog import Catalog
 from veille.clock import Clock
+from veille.config import ReadLimits
 from veille.model import OBSERVATION_STATUSES, Convention
 
 OBSERVATION_COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
@@ -61,12 +62,14 @@ def empty_observations() -> pd.DataFrame:
 
 
 def parse_delivery(path: Path, convention: Convention, catalog: Catalog, *,
-                   clock: Clock, filename: str | None = None) -> Parsed:
+                   clock: Clock, filename: str | None = None,
+                   limits: ReadLimits | None = None) -> Parsed:
     """Read ``path`` under ``convention``; every failure comes back as a Problem.
-    ``filename`` is the name the provider gave the file (for reports and periods)."""
+    ``filename`` is the name the provider gave the file (for reports and periods);
+    ``limits`` are the workspace's read limits (the defaults if None)."""
     name = filename or Path(path).name
     try:
-        table = read_table(Path(path), convention.file, name)
+        table = read_table(Path(path), convention.file, name, limits)
     except ReadError as exc:
         return Parsed(convention.id, empty_observations(), exc.problems, 0)
     except Exception as exc:  # the contract: a bad file never raises

@@ -22,7 +22,10 @@ KIND_LABELS = {
     "encoding": ("Encodage des caractères", "Character encoding"),
     "missing_sheet": ("Onglet absent", "Missing sheet"),
     "empty": ("Fichier sans données", "No data rows"),
+    "too_large": ("Fichier au-delà des limites de lecture", "File beyond the read limits"),
+    "formula": ("Formule sans valeur enregistrée", "Formula without a saved value"),
     "missing_column": ("Colonne absente ou renommée", "Missing or renamed column"),
+    "duplicate_column": ("Colonne en double dans l'en-tête", "Column repeated in the header"),
     "unknown_territory": ("Code territoire inconnu", "Unknown territory code"),
     "territory_level": ("Territoire hors du niveau convenu", "Territory outside the agreed level"),
     "unknown_indicator": ("Indicateur inconnu", "Unknown indicator"),
@@ -33,6 +36,7 @@ KIND_LABELS = {
     "numerator_above_denominator": ("Numérateur supérieur au dénominateur",
                                     "Numerator above denominator"),
     "duplicate": ("Ligne en double", "Duplicate row"),
+    "interrupted": ("Lecture interrompue à répétition", "Reading interrupted again and again"),
     "internal": ("Erreur interne", "Internal error"),
 }
 

@@ -8,16 +8,18 @@ vectorised: they build masks over all cells, and only the cells that fail become
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from veille.catalog import Catalog
-from veille.model import Convention, Indicator, IndicatorKind, TerritoryKind
+from veille.model import PLAUSIBLE_MAXIMUM, Convention, Indicator, IndicatorKind, TerritoryKind
 from veille.periods import PeriodError, Periodicity, ordinal, periodicity_of
 
 MAX_LISTED = 12
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,15 @@ class Problem:
     value: str | None
     expected: str
     kind: str = "invalid"
+
+    def __post_init__(self) -> None:
+        """Control characters from the file (NUL, line breaks) are shown escaped, so that
+        the report stays one problem a line and PostgreSQL's text columns accept it."""
+        for f in fields(self):
+            text = getattr(self, f.name)
+            if isinstance(text, str) and _CONTROL.search(text):
+                object.__setattr__(self, f.name, _CONTROL.sub(
+                    lambda m: f"\\x{ord(m.group()):02x}", text))
 
     def __str__(self) -> str:
         where = [self.file]
@@ -157,7 +168,8 @@ class Where:
 def value_problems(cells: Cells, text: Callable[[int, int], str | None],
                    unparsable: Sequence[np.ndarray], indicators: dict[str, Indicator],
                    where: Where, number_text: str) -> list[Problem]:
-    """Non-numeric text, out-of-range values, non-integer counts, numerators above denominators.
+    """Non-numeric text, out-of-range values, non-integer counts, numerators above denominators,
+    numerators and denominators that are no plausible count.
 
     ``unparsable`` holds, for the value, numerator and denominator (parts 0, 1, 2), the masks of
     cells that are neither a number nor a secret marker; ``text(k, part)`` gives the text of
@@ -187,12 +199,19 @@ def value_problems(cells: Cells, text: Callable[[int, int], str | None],
         if spec.kind is IndicatorKind.COUNT:
             minimum[i] = max(minimum[i], 0.0)
             is_count[i] = True
-        if spec.upper_bound is not None:
-            upper[i] = spec.upper_bound
+        upper[i] = spec.upper_bound
 
     def about(i: int) -> str:
         spec = specs[i]
         return f"{cells.codes[i]} ({spec.kind.value}, {spec.unit})" if spec else cells.codes[i]
+
+    def ceiling(i: int) -> str:
+        spec = specs[i]
+        plausible = (spec is not None and spec.maximum is None
+                     and upper[i] == PLAUSIBLE_MAXIMUM[spec.kind])
+        why = (": the plausibility bound of its kind (set 'maximum' in the glossary to "
+               "change it)") if plausible else ""
+        return f"a value of at most {_fmt(upper[i])} for {about(i)}{why}"
 
     ind, value = cells.indicator, cells.value
     with np.errstate(invalid="ignore"):
@@ -200,14 +219,23 @@ def value_problems(cells: Cells, text: Callable[[int, int], str | None],
         high = value > upper[ind]
         frac = is_count[ind] & ~low & ~high & (np.abs(value - np.round(value)) > 1e-9)
         over = cells.numerator > cells.denominator
+        count_max = PLAUSIBLE_MAXIMUM[IndicatorKind.COUNT]
+        implausible = [(part, (counts < 0) | (counts > count_max)) for part, counts in
+                       ((1, cells.numerator), (2, cells.denominator))]
     add(low, 0, "out_of_range", lambda k, i: f"a value of at least {_fmt(minimum[i])} "
         f"for {about(i)}")
-    add(high, 0, "out_of_range", lambda k, i: f"a value of at most {_fmt(upper[i])} "
-        f"for {about(i)}")
+    add(high, 0, "out_of_range", lambda k, i: ceiling(i))
     add(frac, 0, "not_integer", lambda k, i: f"a whole number: {cells.codes[i]} is a count")
     add(over, 1, "numerator_above_denominator", lambda k, i: (
         f"a numerator not greater than its denominator ('{where.columns[i][2]}' = "
         f"{_fmt(cells.denominator[k])})"))
+    for part, mask in implausible:
+        role = "numerator" if part == 1 else "denominator"
+
+        def count(k: int, i: int, role: str = role) -> str:
+            return (f"a {role} between 0 and {_fmt(count_max)} for {cells.codes[i]}: a count "
+                    "of people or cases (plausibility bound)")
+        add(mask, part, "out_of_range", count)
     found.sort(key=lambda item: (item[0], item[1]))
     return [p for _, _, p in found]
 

@@ -19,6 +19,20 @@ from veille.model import error_text
 from veille.yamlfile import load_yaml
 
 
+class ReadLimits(BaseModel):
+    """What one delivery file may hold before it is refused unread: a hostile or broken file
+    meets a named limit in seconds instead of exhausting memory or time. Spreadsheets are
+    read in a child process held to ``sheet_memory_mb`` and ``sheet_seconds``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_columns: int = Field(default=2_000, ge=1)
+    max_line_chars: int = Field(default=1_000_000, ge=100)
+    max_cells: int = Field(default=20_000_000, ge=1)
+    sheet_memory_mb: int = Field(default=2_048, ge=64)
+    sheet_seconds: int = Field(default=120, ge=1)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -48,6 +62,7 @@ class Settings(BaseModel):
     drop_quiet_seconds: float = Field(
         default=15.0, ge=0, description="veille watch: a file is taken once its size and "
                                         "modification time have not changed for this long")
+    read_limits: ReadLimits = Field(default_factory=ReadLimits)
 
 
 class SettingsError(VeilleError):

@@ -116,6 +116,14 @@ class IndicatorKind(StrEnum):
     AMOUNT = "amount"
 
 
+PLAUSIBLE_MAXIMUM = {IndicatorKind.COUNT: 1e9, IndicatorKind.RATE: 1e6,
+                     IndicatorKind.AMOUNT: 1e12}
+"""Default upper bounds, far above any real local figure: a value beyond them is a broken
+export (a count of 1e300 would overflow the detectors), refused unless the glossary's
+``maximum`` says otherwise. Counts also bound numerators and denominators."""
+RATE_UNIT_MAXIMUM = {"%": 100.0, "‰": 1000.0}
+
+
 class Polarity(StrEnum):
     UP_IS_GOOD = "up_is_good"
     UP_IS_BAD = "up_is_bad"
@@ -173,13 +181,14 @@ class Indicator(Strict):
         return self
 
     @property
-    def upper_bound(self) -> float | None:
-        """Largest admissible value: 100 for a percentage unless the glossary says otherwise."""
+    def upper_bound(self) -> float:
+        """Largest admissible value: the glossary's ``maximum``, else 100 for a percentage,
+        1000 for a per-mille rate, else the plausibility bound of the indicator's kind."""
         if self.maximum is not None:
             return self.maximum
-        if self.kind is IndicatorKind.RATE and self.unit.strip() == "%":
-            return 100.0
-        return None
+        if self.kind is IndicatorKind.RATE and self.unit.strip() in RATE_UNIT_MAXIMUM:
+            return RATE_UNIT_MAXIMUM[self.unit.strip()]
+        return PLAUSIBLE_MAXIMUM[self.kind]
 
 
 class Provider(Strict):

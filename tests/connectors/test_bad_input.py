@@ -259,6 +259,19 @@ def test_missing_sheet(tmp_path, small_catalog, may_2024):
     assert problem.value == "Données" and "sheets found: Feuil1" in problem.expected
 
 
+def test_spreadsheet_text_is_kept_as_written_like_in_csv(tmp_path, small_catalog, may_2024):
+    # 'NA' used to be blanked by the spreadsheet engine's missing-value list, so it was
+    # silently taken for a secret cell; it is text the convention does not declare.
+    book = openpyxl.Workbook()
+    book.active.append(HEADER.strip().split(";"))
+    book.active.append(["422180101", "NA", 12, 450, 1000, 45.5])
+    path = tmp_path / "caf_2024-03.xlsx"
+    book.save(path)
+    parsed = parse_delivery(path, wide_convention(), small_catalog, clock=may_2024)
+    problem = only(parsed, "not_a_number")
+    assert (problem.line, problem.column, problem.value) == (2, "ARSA", "NA")
+
+
 def test_unsupported_format(tmp_path, small_catalog, may_2024):
     path = tmp_path / "caf_2024-03.dbf"
     path.write_bytes(b"\x03\x7c\x01\x01")

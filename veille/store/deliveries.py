@@ -69,6 +69,16 @@ def claim(conn: Connection, delivery_id: int, status: str) -> bool:
     return result.rowcount == 1
 
 
+def start_ingest(conn: Connection, delivery_id: int) -> int:
+    """Count one more ingest attempt and return how many were started before this one.
+    Committed before the file is read, so attempts that died with their process show."""
+    before = int(conn.execute(select(deliveries.c.ingest_attempts).where(
+        deliveries.c.id == delivery_id)).scalar_one())
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
+        ingest_attempts=deliveries.c.ingest_attempts + 1))
+    return before
+
+
 def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
                   observation_count: int, secret_count: int, revised_count: int,
                   periods: list[str], indicators: list[str]) -> None:

@@ -63,6 +63,7 @@ deliveries = Table(
     Column("problem_count", Integer, nullable=False, default=0),
     Column("periods", JSON, nullable=False, default=list),
     Column("indicators", JSON, nullable=False, default=list),
+    Column("ingest_attempts", Integer, nullable=False, default=0, server_default="0"),
 )
 
 delivery_problems = Table(
