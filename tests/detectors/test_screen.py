@@ -1,6 +1,5 @@
 """The screen keeps what a confirm-everything run would find, and scales by vectorising."""
 
-import time
 
 import numpy as np
 
@@ -41,11 +40,10 @@ def test_screen_keeps_what_full_confirmation_finds() -> None:
     assert np.mean(r > np.log10(20)) < 0.01
 
 
-def test_screen_is_vectorised_and_fast() -> None:
+def test_screen_sends_few_of_a_large_wave_to_statsmodels() -> None:
+    """Speed is measured by `benchmarks/detect_speed.py` (ratio to a statsmodels loop), not
+    here: this checks that a wave of 20,000 series is screened down to few candidates."""
     batch, _ = simulate_wave(20_000, seed=1, group_size=6)
-    t0 = time.perf_counter()
     res = screen(batch)
-    elapsed = time.perf_counter() - t0
     assert res.n_tests > 50_000
     assert res.candidates.sum() < 0.01 * res.n_tests
-    assert elapsed < 5.0, f"screen of 20,000 series took {elapsed:.1f} s"
