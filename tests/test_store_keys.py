@@ -147,7 +147,7 @@ def test_a_migration_meeting_doubled_rows_says_so_and_changes_nothing(
     shown = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert "Traceback" not in shown
-    assert "Migration de la base refusée : La base contient 1 clé(s) d'observation en double" \
+    assert "Erreur : La base contient 1 clé(s) d'observation en double" \
         in shown
     assert f"Que faire : Gardez une ligne par clé (la première enregistrée), par exemple : " \
            f"{DEDUPE_SQL}; puis relancez la commande" in shown
