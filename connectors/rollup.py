@@ -50,16 +50,15 @@ def summable_children(catalog: Catalog) -> dict[str, list[str]]:
             kids[territory.parent].append(territory.code)
     out = {}
     for parent, children in kids.items():
-        territory = catalog.territories.get(parent)
-        if territory is None or territory.kind is TerritoryKind.QPV:
+        above = catalog.territories.get(parent)
+        if above is None or above.kind is TerritoryKind.QPV:
             continue
         pops = [catalog.territories[c].population for c in children]
-        if territory.population is not None and all(p is not None for p in pops):
+        if above.population is not None and all(p is not None for p in pops):
             total = sum(p for p in pops if p is not None)
-            if abs(total - territory.population) > COVERAGE_TOLERANCE * max(
-                    territory.population, 1):
+            if abs(total - above.population) > COVERAGE_TOLERANCE * max(above.population, 1):
                 continue
-        elif territory.kind in PROVEN_ONLY:
+        elif above.kind in PROVEN_ONLY:
             continue
         out[parent] = sorted(children)
     return out
@@ -157,8 +156,9 @@ def _known(part: Any, kind: IndicatorKind) -> bool:
 def _combine(indicator: str, territory: str, period: str, parts: list, shares: list[float],
              kind: IndicatorKind, scale: float | None, origin: str) -> dict:
     """One parent row: the weighted sum of its parts, or unknown when any part is."""
-    row = {"indicator": indicator, "territory": territory, "period": period, "value": None,
-           "numerator": None, "denominator": None, "status": "missing", "origin": origin}
+    row: dict[str, Any] = {
+        "indicator": indicator, "territory": territory, "period": period, "value": None,
+        "numerator": None, "denominator": None, "status": "missing", "origin": origin}
     if not parts or not all(_known(p, kind) for p in parts):
         return row
     if kind is IndicatorKind.COUNT:
