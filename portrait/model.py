@@ -38,6 +38,14 @@ class IndicatorLine:
     trend: Trend
     commune_trend: Trend | None = None
     agglomeration_trend: Trend | None = None
+    origin: str = "delivered"
+    """delivered, rollup (the sum of the parts) or estimate (a QPV from its IRIS shares)."""
+    agglomeration_origin: str = "delivered"
+
+    @property
+    def unknown(self) -> bool:
+        """A roll-up with a secret or missing part: unknown, not secret."""
+        return self.value is None and self.origin != "delivered"
 
     @property
     def change(self) -> float | None:
