@@ -183,16 +183,15 @@ class _Context:
         agglo = self.reference(territory)
         agglo_value = (self.values.value(indicator.code, agglo, latest)
                        if territory != agglo else None)
-        origin = self.values.origin(indicator.code, territory, latest)
+        unknown = (indicator.code, territory, latest) in self.values.unknown
         return IndicatorLine(
-            indicator=indicator, period=latest, value=value,
-            masked=value is None and origin == "delivered",
+            indicator=indicator, period=latest, value=value, masked=value is None and not unknown,
             year_before=before, commune_value=commune_value,
             agglomeration_value=agglo_value, trend=self.trend(indicator, territory),
             commune_trend=(self.trend(indicator, commune)
                            if commune and commune != territory else None),
             agglomeration_trend=(self.trend(indicator, agglo) if territory != agglo else None),
-            origin=origin,
+            origin=self.values.origin(indicator.code, territory, latest), unknown=unknown,
             agglomeration_origin=self.values.origin(indicator.code, agglo, latest))
 
     def reference(self, territory: str) -> str:

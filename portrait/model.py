@@ -41,11 +41,8 @@ class IndicatorLine:
     origin: str = "delivered"
     """delivered, rollup (the sum of the parts) or estimate (a QPV from its IRIS shares)."""
     agglomeration_origin: str = "delivered"
-
-    @property
-    def unknown(self) -> bool:
-        """A roll-up with a secret or missing part: unknown, not secret."""
-        return self.value is None and self.origin != "delivered"
+    unknown: bool = False
+    """A roll-up with a secret or missing part: unknown, which is not secret."""
 
     @property
     def change(self) -> float | None:

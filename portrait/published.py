@@ -36,6 +36,9 @@ class Published:
     origin_of: dict[tuple[str, str, str], str] = field(default_factory=dict)
     """(indicator, territory, period) -> 'rollup' or 'estimate'; delivered values are absent."""
 
+    unknown: set[tuple[str, str, str]] = field(default_factory=set)
+    """Roll-ups with a secret or missing part: unknown, which is not secret."""
+
     def origin(self, indicator: str, territory: str, period: str) -> str:
         return self.origin_of.get((indicator, territory, period), "delivered")
 
@@ -53,6 +56,7 @@ class Published:
         self.series.update(other.series)
         self.delivery_of.update(other.delivery_of)
         self.origin_of.update(other.origin_of)
+        self.unknown.update(other.unknown)
 
 
 def from_frame(frame: pd.DataFrame, catalog: Catalog) -> Published:
@@ -65,15 +69,17 @@ def from_frame(frame: pd.DataFrame, catalog: Catalog) -> Published:
     hidden = masked["masked"].to_numpy(dtype=bool)
     origins = (masked["origin"] if "origin" in masked.columns
                else pd.Series("delivered", index=masked.index))
-    for i, (ind, ter, per, dlv, origin) in enumerate(zip(
+    for i, (ind, ter, per, dlv, origin, status) in enumerate(zip(
             masked["indicator"], masked["territory"], masked["period"], masked["delivery_id"],
-            origins, strict=True)):
+            origins, masked["status"], strict=True)):
         v = values[i]
         out.series.setdefault((ind, ter), {})[per] = (
             None if hidden[i] or math.isnan(v) else float(v))
         out.delivery_of[(ind, ter, per)] = int(dlv)
         if origin != "delivered":
             out.origin_of[(ind, ter, per)] = str(origin)
+            if status == "missing":
+                out.unknown.add((ind, ter, per))
     for key, points in out.series.items():
         out.series[key] = dict(sorted(points.items()))
     return out
