@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -64,8 +63,18 @@ def summable_children(catalog: Catalog) -> dict[str, list[str]]:
     return out
 
 
-def _depth(catalog: Catalog, code: str) -> int:
-    return len(catalog.ancestors(code))
+def _parents(catalog: Catalog) -> dict[str, str | None]:
+    return {code: t.parent for code, t in catalog.territories.items()}
+
+
+def _chain(parent_of: dict[str, str | None], code: str) -> list[str]:
+    """The codes above ``code``, nearest first (a loop in the tree stops the walk)."""
+    out: list[str] = []
+    current = parent_of.get(code)
+    while current is not None and current not in out and current in parent_of:
+        out.append(current)
+        current = parent_of.get(current)
+    return out
 
 
 def _rate_scale(catalog: Catalog, indicator: str, rows: pd.DataFrame) -> float:
@@ -96,31 +105,123 @@ def roll_up(current: pd.DataFrame, catalog: Catalog, touched: set[str]) -> pd.Da
     """The roll-up rows to write, given the current observations (``current``: every
     territory, for the indicators and periods of a delivery) and the territories it
     touched. Rows equal to what the store already holds are left out (idempotent)."""
-    indicators = _additive_indicators(catalog, sorted(set(current["indicator"])))
-    frame = current[current["indicator"].isin(indicators)]
+    indicators = _additive_indicators(catalog, [str(i) for i in current["indicator"].unique()])
+    frame = _normalised(current[current["indicator"].isin(indicators)])
     if frame.empty:
         return pd.DataFrame(columns=ROW)
-    children = summable_children(catalog)
-    affected = {a.code for t in touched for a in catalog.ancestors(t)} & set(children)
-    cur = {(r.indicator, r.territory, r.period): r for r in frame.itertuples(index=False)}
-    delivered = {k for k, r in cur.items() if r.origin == "delivered"}
     scales = {ind: _rate_scale(catalog, ind, part[part["origin"] == "delivered"])
               for ind, part in frame.groupby("indicator")
               if catalog.indicators[ind].kind is IndicatorKind.RATE}
-    pairs = sorted({(r.indicator, r.period) for r in frame.itertuples(index=False)})
-    out: list[dict] = []
-    for parent in sorted(affected, key=lambda c: -_depth(catalog, c)):
-        for indicator, period in pairs:
-            if (indicator, parent, period) in delivered:
-                continue
-            parts = [cur.get((indicator, c, period)) for c in children[parent]]
-            if all(p is None for p in parts):
-                continue  # nothing below this parent was ever delivered for this series
-            row = _combine(indicator, parent, period, parts, [1.0] * len(parts),
-                           catalog.indicators[indicator].kind, scales.get(indicator), "rollup")
-            _keep(row, cur, out)
-    out += _qpv_estimates(catalog, cur, delivered, pairs, scales, touched)
-    return pd.DataFrame(out, columns=ROW)
+    tree = _tree_rollups(frame, catalog, touched, scales)
+    linked = {link.child for link in catalog.links} | {link.parent for link in catalog.links}
+    small = frame[frame["territory"].isin(linked)]
+    cur = _records(small)
+    delivered = {k for k, r in cur.items() if r[ORIGIN] == "delivered"}
+    pairs = sorted(set(zip(frame["indicator"], frame["period"], strict=True)))
+    estimates = pd.DataFrame(_qpv_estimates(catalog, cur, delivered, pairs, scales, touched),
+                             columns=ROW)
+    return pd.concat([p for p in (tree, estimates) if not p.empty] or [estimates],
+                     ignore_index=True)
+
+
+def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[ROW].copy()
+    for name in ("value", "numerator", "denominator"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    for name in ("indicator", "territory", "period", "status", "origin"):
+        out[name] = out[name].astype(object)
+    return out.reset_index(drop=True)
+
+
+KEY = ["indicator", "territory", "period"]
+
+
+def _tree_rollups(frame: pd.DataFrame, catalog: Catalog, touched: set[str],
+                  scales: dict[str, float]) -> pd.DataFrame:
+    """Sums up the tree, one depth at a time from the deepest parents (vectorised: a
+    national delivery has millions of parts)."""
+    children = summable_children(catalog)
+    parent_of = _parents(catalog)
+    affected = {a for t in touched for a in _chain(parent_of, t)} & set(children)
+    by_depth: dict[int, list[str]] = defaultdict(list)
+    for parent in affected:
+        by_depth[len(_chain(parent_of, parent))].append(parent)
+    is_rate = {i: catalog.indicators[i].kind is IndicatorKind.RATE
+               for i in frame["indicator"].unique()}
+    state, out = frame, []
+    for depth in sorted(by_depth, reverse=True):
+        parents = sorted(by_depth[depth])
+        edges = pd.DataFrame([(c, p) for p in parents for c in children[p]],
+                             columns=["territory", "parent"])
+        parts = state.merge(edges, on="territory")
+        if parts.empty:
+            continue
+        rate = parts["indicator"].map(is_rate).to_numpy(dtype=bool)
+        known = (~parts["status"].isin(["secret", "missing"])).to_numpy() & np.where(
+            rate, parts["numerator"].notna() & parts["denominator"].notna(),
+            parts["value"].notna())
+        parts = parts.assign(known=known)
+        sums = parts.groupby(["indicator", "parent", "period"], sort=True).agg(
+            known=("known", "sum"), value=("value", "sum"), numerator=("numerator", "sum"),
+            denominator=("denominator", "sum")).reset_index()
+        result = _parent_rows(sums, {p: len(children[p]) for p in parents}, is_rate, scales)
+        new = _changed(result, state)
+        if new.empty:
+            continue
+        out.append(new)
+        replaced = pd.MultiIndex.from_frame(new[KEY])
+        state = pd.concat([state[~pd.MultiIndex.from_frame(state[KEY]).isin(replaced)], new],
+                          ignore_index=True)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=ROW)
+
+
+def _parent_rows(sums: pd.DataFrame, expected: dict[str, int], is_rate: dict[str, bool],
+                 scales: dict[str, float]) -> pd.DataFrame:
+    """One row per (indicator, parent, period): the sum, or unknown when a part is."""
+    rate = sums["indicator"].map(is_rate).to_numpy(dtype=bool)
+    scale = sums["indicator"].map(scales).fillna(1.0).to_numpy(dtype=float)
+    den = sums["denominator"].to_numpy(dtype=float)
+    good = (sums["known"].to_numpy() == sums["parent"].map(expected).to_numpy()) & (
+        ~rate | (den > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(rate, sums["numerator"].to_numpy(dtype=float) / den * scale,
+                         sums["value"].to_numpy(dtype=float))
+    return pd.DataFrame({
+        "indicator": sums["indicator"], "territory": sums["parent"], "period": sums["period"],
+        "value": np.where(good, value, np.nan),
+        "numerator": np.where(good & rate, sums["numerator"], np.nan),
+        "denominator": np.where(good & rate, den, np.nan),
+        "status": np.where(good, "ok", "missing").astype(object), "origin": "rollup"})
+
+
+def _changed(result: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``result`` to write: not for a delivered parent, not equal to the
+    parent's current roll-up."""
+    old = state[state["territory"].isin(set(result["territory"]))]
+    merged = result.merge(old, on=KEY, how="left", suffixes=("", "_old"))
+    keep = merged["origin_old"] != "delivered"
+    same = (merged["origin_old"] == "rollup") & (merged["status"] == merged["status_old"])
+    for name in ("value", "numerator", "denominator"):
+        a, b = merged[name].to_numpy(dtype=float), merged[f"{name}_old"].to_numpy(dtype=float)
+        same &= (np.isnan(a) & np.isnan(b)) | np.isclose(a, b, rtol=1e-9, atol=1e-9)
+    return merged.loc[keep & ~same, ROW].reset_index(drop=True)
+
+
+Part = tuple[float, float, float, str, str]
+"""value, numerator, denominator (NaN for none), status, origin: plain tuples, since a
+national delivery has millions of parts (a NamedTuple costs 5x more to build)."""
+VALUE, NUMERATOR, DENOMINATOR, STATUS, ORIGIN = range(5)
+
+
+def _records(frame: pd.DataFrame) -> dict[tuple[str, str, str], Part]:
+    """(indicator, territory, period) -> the current row, NaN for no number (built from
+    plain arrays: iterating pandas rows is 20x slower on a national delivery)."""
+    numbers = [pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=float).tolist()
+               for n in ("value", "numerator", "denominator")]
+    texts = [frame[n].to_numpy(dtype=object).tolist()
+             for n in ("indicator", "territory", "period", "status", "origin")]
+    return {(i, t, p): (v, n, d, st, o) for i, t, p, st, o, v, n, d in zip(
+        *texts, *numbers, strict=True)}
 
 
 def _qpv_estimates(catalog: Catalog, cur: dict, delivered: set, pairs: list,
@@ -146,11 +247,12 @@ def _qpv_estimates(catalog: Catalog, cur: dict, delivered: set, pairs: list,
     return out
 
 
-def _known(part: Any, kind: IndicatorKind) -> bool:
-    if part is None or part.status in ("secret", "missing"):
+def _known(part: Part | None, kind: IndicatorKind) -> bool:
+    if part is None or part[STATUS] in ("secret", "missing"):
         return False
-    names = ("value",) if kind is IndicatorKind.COUNT else ("numerator", "denominator")
-    return all(not pd.isna(getattr(part, n)) for n in names)
+    if kind is IndicatorKind.COUNT:
+        return not math.isnan(float(part[VALUE]))
+    return not (math.isnan(float(part[NUMERATOR])) or math.isnan(float(part[DENOMINATOR])))
 
 
 def _combine(indicator: str, territory: str, period: str, parts: list, shares: list[float],
@@ -162,11 +264,10 @@ def _combine(indicator: str, territory: str, period: str, parts: list, shares: l
     if not parts or not all(_known(p, kind) for p in parts):
         return row
     if kind is IndicatorKind.COUNT:
-        row["value"] = float(sum(s * float(p.value) for p, s in zip(parts, shares,
-                                                                     strict=True)))
+        row["value"] = float(sum(s * p[VALUE] for p, s in zip(parts, shares, strict=True)))
     else:
-        num = float(sum(s * float(p.numerator) for p, s in zip(parts, shares, strict=True)))
-        den = float(sum(s * float(p.denominator) for p, s in zip(parts, shares, strict=True)))
+        num = float(sum(s * p[NUMERATOR] for p, s in zip(parts, shares, strict=True)))
+        den = float(sum(s * p[DENOMINATOR] for p, s in zip(parts, shares, strict=True)))
         if den <= 0:
             return row
         row.update(numerator=num, denominator=den, value=num / den * (scale or 1.0))
@@ -174,14 +275,13 @@ def _combine(indicator: str, territory: str, period: str, parts: list, shares: l
     return row
 
 
-def _same(old: Any, row: dict) -> bool:
-    if old is None or old.origin != row["origin"] or (
-            old.status != row["status"]):
+def _same(old: Part | None, row: dict) -> bool:
+    if old is None or old[ORIGIN] != row["origin"] or old[STATUS] != row["status"]:
         return False
-    for name in ("value", "numerator", "denominator"):
-        a, b = getattr(old, name), row[name]
-        if pd.isna(a) != (b is None) or (b is not None and not math.isclose(
-                float(a), b, rel_tol=1e-9, abs_tol=1e-9)):
+    for a, b in zip(old[:3], (row["value"], row["numerator"], row["denominator"]),
+                    strict=True):
+        if math.isnan(a) != (b is None) or (b is not None and not math.isclose(
+                a, b, rel_tol=1e-9, abs_tol=1e-9)):
             return False
     return True
 
@@ -192,5 +292,7 @@ def _keep(row: dict, cur: dict, out: list[dict]) -> None:
     key = (row["indicator"], row["territory"], row["period"])
     if _same(cur.get(key), row):
         return
-    cur[key] = SimpleNamespace(**row)
+    value, num, den = (math.nan if row[n] is None else float(row[n])
+                       for n in ("value", "numerator", "denominator"))
+    cur[key] = (value, num, den, row["status"], row["origin"])
     out.append(row)
