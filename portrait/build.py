@@ -156,6 +156,7 @@ class _Context:
         self.year = year
         self.agglo = agglo
         self.windows = {p: window(p, year) for p in Periodicity}
+        self._reference: dict[str, str] = {}
         self.latest: dict[str, str] = {}
         present: dict[str, set[str]] = defaultdict(set)
         for (ind, _territory), points in values.series.items():
@@ -197,12 +198,15 @@ class _Context:
     def reference(self, territory: str) -> str:
         """The agglomeration a territory is compared with: its EPCI inside the portrait's
         root, else the root (a commune outside any EPCI in a département's portrait)."""
-        for parent in self.catalog.ancestors(territory):
-            if parent.code == self.agglo:
-                break
-            if parent.kind is TerritoryKind.EPCI:
-                return parent.code
-        return self.agglo
+        if territory not in self._reference:
+            self._reference[territory] = self.agglo
+            for parent in self.catalog.ancestors(territory):
+                if parent.code == self.agglo:
+                    break
+                if parent.kind is TerritoryKind.EPCI:
+                    self._reference[territory] = parent.code
+                    break
+        return self._reference[territory]
 
     def themes(self, territory: str, limit: int | None = None) -> list[ThemeBlock]:
         blocks = []
