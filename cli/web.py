@@ -143,6 +143,9 @@ def portrait(
     out: Annotated[Path | None, typer.Option(help="Folder (default: <workspace>/portrait).")
                    ] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also write the PDF.")] = True,
+    territory: Annotated[str | None, typer.Option(
+        help="The EPCI, département or région of the portrait (default: the first EPCI); "
+             "its files go to <out>/<code>.")] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Write the portrait de territoire (agglomeration, commune and neighbourhood notes,
@@ -154,12 +157,15 @@ def portrait(
     started = time.perf_counter()
     try:
         with runtime.engine.connect() as conn:
-            built = build_portrait(conn, runtime.catalog, period, now=runtime.clock.now())
+            built = build_portrait(conn, runtime.catalog, period, now=runtime.clock.now(),
+                                   root=territory)
     except PortraitError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    paths = write_portrait(built, out or runtime.workspace.root / "portrait", pdf=pdf)
-    console.print(f"Portrait {period} : {len(built.communes)} communes, "
+    folder = out or runtime.workspace.root / "portrait"
+    paths = write_portrait(built, folder / territory if territory else folder, pdf=pdf)
+    console.print(f"Portrait {period} – {built.agglomeration.territory.name} : "
+                  f"{len(built.communes)} communes, "
                   f"{len(built.all_shifts())} évolution(s) confirmée(s), "
                   f"{len(built.glossary)} indicateurs au glossaire "
                   f"({time.perf_counter() - started:.1f} s)")

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connectors.mapping import Parsed, parse_delivery
 from connectors.report import write_report
+from connectors.rollup import needed, roll_up
 from connectors.validate import Problem
 from veille.catalog import Catalog
 from veille.clock import Clock
@@ -93,7 +94,7 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
-    return IngestOutcome(_record(received, parsed, engine, clock), parsed)
+    return IngestOutcome(_record(received, parsed, catalog, engine, clock), parsed)
 
 
 def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace,
@@ -124,7 +125,22 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     return event
 
 
-def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
+def rollup_parents(conn: Connection, catalog: Catalog, frame: pd.DataFrame, delivery_id: int,
+                   indicators: list[str], periods: list[str]) -> obs_store.RevisionOutcome:
+    """Write the parents' roll-ups the delivery changes (``connectors.rollup``), in the
+    delivery's transaction, superseding the roll-ups they replace."""
+    touched = set(frame["territory"])
+    if not needed(catalog, touched):
+        return obs_store.RevisionOutcome(0, [], pd.DataFrame())
+    current = obs_store.current(conn, indicators=indicators, periods=periods)
+    rows = roll_up(current, catalog, touched)
+    if rows.empty:
+        return obs_store.RevisionOutcome(0, [], pd.DataFrame())
+    obs_store.bulk_insert(conn, rows, delivery_id)
+    return obs_store.supersede(conn, delivery_id, indicators, periods)
+
+
+def _record(received: DeliveryReceived, parsed: Parsed, catalog: Catalog, engine: Engine,
             clock: Clock) -> list[Event]:
     frame = parsed.observations
     periods = sorted(frame["period"].unique().tolist())
@@ -136,6 +152,8 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
             return out  # another writer took it while this one parsed
         obs_store.bulk_insert(conn, frame, received.delivery_id)
         revision = obs_store.supersede(conn, received.delivery_id, indicators, periods)
+        revision = revision.then(rollup_parents(conn, catalog, frame, received.delivery_id,
+                                                indicators, periods))
         secret = int((frame["status"] == "secret").sum())
         deliveries.mark_accepted(
             conn, received.delivery_id, rows_read=parsed.rows_read,

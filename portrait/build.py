@@ -55,14 +55,53 @@ def window(periodicity: Periodicity, year: int, years: int = WINDOW_YEARS) -> li
     return [from_ordinal(o, periodicity) for o in range(first * per, (last + 1) * per)]
 
 
+ROOT_KINDS = (TerritoryKind.EPCI, TerritoryKind.DEPARTEMENT, TerritoryKind.REGION)
+"""A portrait is made for each territory of these kinds with communes under it."""
+
+
+def communes_under(catalog: Catalog, root: str) -> list[Territory]:
+    """The communes inside ``root``, by name."""
+    return sorted((t for t in catalog.territories.values() if t.kind is TerritoryKind.COMMUNE
+                   and any(a.code == root for a in catalog.ancestors(t.code))),
+                  key=lambda t: t.name)
+
+
+def roots(catalog: Catalog) -> list[Territory]:
+    """Every EPCI, département and région of the workspace with communes under it: EPCIs
+    first (the observatory's agglomerations), then the larger levels, each by name."""
+    above = {a.code for t in catalog.territories.values() if t.kind is TerritoryKind.COMMUNE
+             for a in catalog.ancestors(t.code)}
+    found = [t for t in catalog.territories.values() if t.kind in ROOT_KINDS and t.code in above]
+    return sorted(found, key=lambda t: (ROOT_KINDS.index(t.kind), t.name, t.code))
+
+
 def agglomeration_of(catalog: Catalog) -> Territory:
-    """The EPCI the observatory covers (the one with communes under it)."""
-    for territory in catalog.territories.values():
-        if territory.kind is TerritoryKind.EPCI and any(
-                c.kind is TerritoryKind.COMMUNE for c in catalog.children(territory.code)):
-            return territory
-    raise PortraitError("le catalogue ne contient aucune agglomération (EPCI) avec des "
-                        "communes : pas de portrait possible")
+    """The default root: the first EPCI with communes (else the first département)."""
+    found = roots(catalog)
+    if not found:
+        raise PortraitError("le catalogue ne contient aucune agglomération (EPCI) ni aucun "
+                            "département avec des communes : pas de portrait possible")
+    return found[0]
+
+
+def root_of(catalog: Catalog, code: str) -> Territory | None:
+    """The portrait a territory's note belongs to: its nearest EPCI, département or région."""
+    territory = catalog.territories.get(code)
+    if territory is None:
+        return None
+    if territory.kind in ROOT_KINDS:
+        return territory
+    return next((a for a in catalog.ancestors(code) if a.kind in ROOT_KINDS), None)
+
+
+def root_territory(catalog: Catalog, root: str | None) -> Territory:
+    if root is None:
+        return agglomeration_of(catalog)
+    territory = next((t for t in roots(catalog) if t.code == root), None)
+    if territory is None:
+        raise PortraitError(f"territoire '{root}' : pas de portrait (attendu une agglomération, "
+                            "un département ou une région du catalogue ayant des communes)")
+    return territory
 
 
 def parse_period(period: str) -> int:
@@ -76,12 +115,12 @@ def parse_period(period: str) -> int:
 
 
 def build_portrait(conn: Connection, catalog: Catalog, period: str, *,
-                   now: dt.datetime) -> Portrait:
-    """The whole portrait of ``period`` (a year) from what the store holds now."""
+                   now: dt.datetime, root: str | None = None) -> Portrait:
+    """The whole portrait of ``period`` (a year) for ``root`` (an EPCI, a département or a
+    région; default: the first EPCI) from what the store holds now."""
     year = parse_period(period)
-    agglo = agglomeration_of(catalog)
-    communes = sorted((c for c in catalog.children(agglo.code)
-                       if c.kind is TerritoryKind.COMMUNE), key=lambda t: t.name)
+    agglo = root_territory(catalog, root)
+    communes = communes_under(catalog, agglo.code)
     indicators = list(catalog.indicators.values())
     periods = sorted({p for ind in indicators for p in window(ind.periodicity, year)})
     values = published_values.load(conn, catalog, [i.code for i in indicators], periods)
@@ -117,6 +156,7 @@ class _Context:
         self.year = year
         self.agglo = agglo
         self.windows = {p: window(p, year) for p in Periodicity}
+        self._reference: dict[str, str] = {}
         self.latest: dict[str, str] = {}
         present: dict[str, set[str]] = defaultdict(set)
         for (ind, _territory), points in values.series.items():
@@ -141,16 +181,32 @@ class _Context:
         commune = self.catalog.commune_of(territory)
         commune_value = (self.values.value(indicator.code, commune, latest)
                          if commune and commune != territory else None)
-        agglo_value = (self.values.value(indicator.code, self.agglo, latest)
-                       if territory != self.agglo else None)
+        agglo = self.reference(territory)
+        agglo_value = (self.values.value(indicator.code, agglo, latest)
+                       if territory != agglo else None)
+        unknown = (indicator.code, territory, latest) in self.values.unknown
         return IndicatorLine(
-            indicator=indicator, period=latest, value=value, masked=value is None,
+            indicator=indicator, period=latest, value=value, masked=value is None and not unknown,
             year_before=before, commune_value=commune_value,
             agglomeration_value=agglo_value, trend=self.trend(indicator, territory),
             commune_trend=(self.trend(indicator, commune)
                            if commune and commune != territory else None),
-            agglomeration_trend=(self.trend(indicator, self.agglo)
-                                 if territory != self.agglo else None))
+            agglomeration_trend=(self.trend(indicator, agglo) if territory != agglo else None),
+            origin=self.values.origin(indicator.code, territory, latest), unknown=unknown,
+            agglomeration_origin=self.values.origin(indicator.code, agglo, latest))
+
+    def reference(self, territory: str) -> str:
+        """The agglomeration a territory is compared with: its EPCI inside the portrait's
+        root, else the root (a commune outside any EPCI in a département's portrait)."""
+        if territory not in self._reference:
+            self._reference[territory] = self.agglo
+            for parent in self.catalog.ancestors(territory):
+                if parent.code == self.agglo:
+                    break
+                if parent.kind is TerritoryKind.EPCI:
+                    self._reference[territory] = parent.code
+                    break
+        return self._reference[territory]
 
     def themes(self, territory: str, limit: int | None = None) -> list[ThemeBlock]:
         blocks = []

@@ -38,6 +38,11 @@ class IndicatorLine:
     trend: Trend
     commune_trend: Trend | None = None
     agglomeration_trend: Trend | None = None
+    origin: str = "delivered"
+    """delivered, rollup (the sum of the parts) or estimate (a QPV from its IRIS shares)."""
+    agglomeration_origin: str = "delivered"
+    unknown: bool = False
+    """A roll-up with a secret or missing part: unknown, which is not secret."""
 
     @property
     def change(self) -> float | None:

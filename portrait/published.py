@@ -20,7 +20,7 @@ from veille.catalog import Catalog
 from veille.store.schema import deliveries, observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
-           "status", "delivery_id"]
+           "status", "delivery_id", "origin"]
 
 
 @dataclass
@@ -33,6 +33,14 @@ class Published:
 
     series: dict[tuple[str, str], dict[str, float | None]] = field(default_factory=dict)
     delivery_of: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    origin_of: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    """(indicator, territory, period) -> 'rollup' or 'estimate'; delivered values are absent."""
+
+    unknown: set[tuple[str, str, str]] = field(default_factory=set)
+    """Roll-ups with a secret or missing part: unknown, which is not secret."""
+
+    def origin(self, indicator: str, territory: str, period: str) -> str:
+        return self.origin_of.get((indicator, territory, period), "delivered")
 
     def value(self, indicator: str, territory: str, period: str) -> float | None:
         return self.series.get((indicator, territory), {}).get(period)
@@ -47,6 +55,8 @@ class Published:
     def merge(self, other: Published) -> None:
         self.series.update(other.series)
         self.delivery_of.update(other.delivery_of)
+        self.origin_of.update(other.origin_of)
+        self.unknown.update(other.unknown)
 
 
 def from_frame(frame: pd.DataFrame, catalog: Catalog) -> Published:
@@ -57,13 +67,19 @@ def from_frame(frame: pd.DataFrame, catalog: Catalog) -> Published:
     masked = secrecy.mask(frame, catalog)
     values = masked["value"].to_numpy(dtype=float)
     hidden = masked["masked"].to_numpy(dtype=bool)
-    for i, (ind, ter, per, dlv) in enumerate(zip(masked["indicator"], masked["territory"],
-                                                 masked["period"], masked["delivery_id"],
-                                                 strict=True)):
+    origins = (masked["origin"] if "origin" in masked.columns
+               else pd.Series("delivered", index=masked.index))
+    for i, (ind, ter, per, dlv, origin, status) in enumerate(zip(
+            masked["indicator"], masked["territory"], masked["period"], masked["delivery_id"],
+            origins, masked["status"], strict=True)):
         v = values[i]
         out.series.setdefault((ind, ter), {})[per] = (
             None if hidden[i] or math.isnan(v) else float(v))
         out.delivery_of[(ind, ter, per)] = int(dlv)
+        if origin != "delivered":
+            out.origin_of[(ind, ter, per)] = str(origin)
+            if status == "missing":
+                out.unknown.add((ind, ter, per))
     for key, points in out.series.items():
         out.series[key] = dict(sorted(points.items()))
     return out

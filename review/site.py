@@ -17,12 +17,12 @@ from veille.runtime import Runtime
 
 
 class PortraitCache:
-    """Built portraits by period, rebuilt when a delivery or a review decision changes what
+    """Built portraits by (period, root), rebuilt when a delivery or a review decision changes what
     they show (building reads the whole store: seconds, not milliseconds)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.items: dict[str, tuple[tuple[int, int], Any]] = {}
+        self.items: dict[tuple[str, str | None], tuple[tuple[int, int], Any]] = {}
 
 
 

@@ -49,11 +49,13 @@ class TerritoryKind(StrEnum):
     COMMUNE = "commune"
     EPCI = "epci"
     DEPARTEMENT = "departement"
+    REGION = "region"
 
     @property
     def label_fr(self) -> str:
         return {"iris": "IRIS", "qpv": "QPV", "quartier": "quartier", "commune": "commune",
-                "epci": "agglomération", "departement": "département"}[self.value]
+                "epci": "agglomération", "departement": "département",
+                "region": "région"}[self.value]
 
 
 _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
@@ -61,6 +63,7 @@ _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
     TerritoryKind.IRIS: re.compile(r"^(\d{5}|2[AB]\d{3})\d{4}$"),
     TerritoryKind.EPCI: re.compile(r"^\d{9}$"),
     TerritoryKind.DEPARTEMENT: re.compile(r"^(\d{2}|2[AB]|97\d)$"),
+    TerritoryKind.REGION: re.compile(r"^\d{2}$"),
     TerritoryKind.QPV: re.compile(r"^Q[NP]\d{3}\w{3,4}$"),
     TerritoryKind.QUARTIER: re.compile(r"^[\w-]{2,40}$"),
 }

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from portrait.build import PortraitError, build_portrait
+from portrait.build import PortraitError, build_portrait, root_of, roots
 from portrait.model import Note, Portrait
 from portrait.render import render_html, render_pdf
 from review.auth import User, current_user
@@ -23,23 +23,24 @@ from veille.store.schema import deliveries, observations, review_decisions
 router = APIRouter()
 
 
-def portrait_for(request: Request, period: str) -> Portrait:
-    """The portrait of ``period``, rebuilt when a delivery or a decision changed."""
+def portrait_for(request: Request, period: str, root: str | None = None) -> Portrait:
+    """The portrait of ``period`` for ``root`` (an EPCI, a département; default: the first
+    EPCI), rebuilt when a delivery or a decision changed."""
     runtime = runtime_of(request)
     cache = request.app.state.portraits
     with runtime.engine.connect() as conn:
         version = (int(conn.execute(select(func.max(deliveries.c.id))).scalar() or 0),
                    int(conn.execute(select(func.max(review_decisions.c.id))).scalar() or 0))
         with cache.lock:
-            hit = cache.items.get(period)
+            hit = cache.items.get((period, root))
             if hit is not None and hit[0] == version:
                 return hit[1]
             try:
                 built = build_portrait(conn, runtime.catalog, period,
-                                       now=dt.datetime.now(dt.UTC))
+                                       now=dt.datetime.now(dt.UTC), root=root)
             except PortraitError as exc:
                 raise HTTPException(status_code=404, detail=str(exc)) from exc
-            cache.items[period] = (version, built)
+            cache.items[(period, root)] = (version, built)
             return built
 
 
@@ -47,7 +48,8 @@ def _nav(request: Request, user: User, period: str, portrait: Portrait) -> str:
     env = request.app.state.env
     return env.get_template("portrait_nav.html").render(
         user=user, period=period, portrait=portrait, csrf=request.session.get("csrf", ""),
-        can=lambda code: can_read_commune_note(user, code))
+        can=lambda code: can_read_commune_note(user, code),
+        roots=roots(runtime_of(request).catalog))
 
 
 def latest_year(request: Request) -> str:
@@ -67,9 +69,7 @@ def portrait_home(request: Request, user: Annotated[User, Depends(current_user)]
 @router.get("/portrait/{period}.pdf")
 async def portrait_pdf(request: Request, period: str,
                        user: Annotated[User, Depends(current_user)]) -> Response:
-    if user.role not in ("analyst", "reader"):
-        raise HTTPException(status_code=403, detail="Le portrait complet est réservé à "
-                                                    "l'observatoire et aux lecteurs.")
+    _whole_portrait_reader(user)
     portrait = await run_in_threadpool(portrait_for, request, period)
     pdf = await run_in_threadpool(lambda: render_pdf(render_html(portrait)))
     return Response(pdf, media_type="application/pdf", headers={
@@ -79,9 +79,37 @@ async def portrait_pdf(request: Request, period: str,
 @router.get("/portrait/{period}")
 async def agglomeration_note(request: Request, period: str,
                              user: Annotated[User, Depends(current_user)]) -> Response:
+    return await _root_page(request, period, None, user)
+
+
+def _whole_portrait_reader(user: User) -> None:
+    if user.role not in ("analyst", "reader"):
+        raise HTTPException(status_code=403, detail="Le portrait complet est réservé à "
+                                                    "l'observatoire et aux lecteurs.")
+
+
+@router.get("/portrait/{period}/territoire/{code}.pdf")
+async def root_pdf(request: Request, period: str, code: str,
+                   user: Annotated[User, Depends(current_user)]) -> Response:
+    _whole_portrait_reader(user)
+    portrait = await run_in_threadpool(portrait_for, request, period, code)
+    pdf = await run_in_threadpool(lambda: render_pdf(render_html(portrait)))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="portrait-{period}-{code}.pdf"'})
+
+
+@router.get("/portrait/{period}/territoire/{code}")
+async def root_note(request: Request, period: str, code: str,
+                    user: Annotated[User, Depends(current_user)]) -> Response:
+    """The note of an agglomeration, a département or a région (its whole portrait's
+    first page)."""
+    return await _root_page(request, period, code, user)
+
+
+async def _root_page(request: Request, period: str, code: str | None, user: User) -> Response:
     if user.role in ("ccas", "clspd"):
         return RedirectResponse(f"/portrait/{period}/commune/{user.commune}", status_code=303)
-    portrait = await run_in_threadpool(portrait_for, request, period)
+    portrait = await run_in_threadpool(portrait_for, request, period, code)
     html = render_html(portrait, notes=[portrait.agglomeration], web=True,
                        nav=_nav(request, user, period, portrait))
     return HTMLResponse(html)
@@ -93,7 +121,10 @@ def _commune(request: Request, user: User, period: str, code: str) -> tuple[Port
     if not can_read_commune_note(user, code):
         raise HTTPException(status_code=403, detail="Cette commune n'est pas dans votre "
                                                     "périmètre.")
-    portrait = portrait_for(request, period)
+    root = root_of(runtime_of(request).catalog, code)
+    if root is None:
+        raise HTTPException(status_code=404, detail="Commune inconnue.")
+    portrait = portrait_for(request, period, root.code)
     note = portrait.commune(code)
     if note is None:
         raise HTTPException(status_code=404, detail="Commune inconnue.")

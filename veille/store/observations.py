@@ -22,7 +22,10 @@ from veille.store.database import store_fault
 from veille.store.schema import observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
-           "status", "delivery_id"]
+           "status", "delivery_id", "origin"]
+ORIGINS = ("delivered", "rollup", "estimate")
+"""Where a value comes from: a provider's file, the sum of its parts (``connectors.rollup``),
+or a QPV estimated from its IRIS shares."""
 NUMERIC = ("value", "numerator", "denominator")
 PERIOD_LABEL = re.compile(r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$")
 
@@ -36,26 +39,41 @@ class RevisionOutcome:
     superseded_deliveries: list[int]
     changed: pd.DataFrame
 
+    def then(self, later: RevisionOutcome) -> RevisionOutcome:
+        """This outcome followed by a later one of the same delivery (its roll-ups)."""
+        if not later.superseded_rows:
+            return self
+        if not self.superseded_rows:
+            return later
+        return RevisionOutcome(
+            self.superseded_rows + later.superseded_rows,
+            sorted(set(self.superseded_deliveries) | set(later.superseded_deliveries)),
+            pd.concat([self.changed, later.changed], ignore_index=True))
+
 
 def _sqlite_insert(cursor: Any, frame: pd.DataFrame, delivery_id: int) -> None:
     """executemany, binding only what varies per row: the cost is per bound value, so the
     delivery id, status and period (constant within a group, and validated labels) are
     written into the statement, and numerator/denominator only when the group has any."""
-    for (status, period), group in frame.groupby(["status", "period"], sort=False):
-        if status not in OBSERVATION_STATUSES or not PERIOD_LABEL.match(str(period)):
-            raise ValueError(f"refusing to write status {status!r} / period {period!r}")
+    for (status, period, origin), group in frame.groupby(["status", "period", "origin"],
+                                                         sort=False):
+        if (status not in OBSERVATION_STATUSES or not PERIOD_LABEL.match(str(period))
+                or origin not in ORIGINS):
+            raise ValueError(f"refusing to write status {status!r} / period {period!r} / "
+                             f"origin {origin!r}")
         names = ["indicator", "territory", "value"]
         if group["numerator"].notna().any() or group["denominator"].notna().any():
             names += ["numerator", "denominator"]
         columns = []
         for name in names:
-            array = group[name].to_numpy(dtype=object)
+            array = group[name].to_numpy(dtype=object, copy=True)
             if name in NUMERIC:
                 array[pd.isna(array)] = None
             columns.append(array)
         cursor.executemany(
-            f"INSERT INTO observations ({', '.join(names)}, period, status, delivery_id) "
-            f"VALUES ({', '.join('?' * len(names))}, '{period}', '{status}', {int(delivery_id)})",
+            f"INSERT INTO observations ({', '.join(names)}, period, status, delivery_id, origin) "
+            f"VALUES ({', '.join('?' * len(names))}, '{period}', '{status}', {int(delivery_id)}, "
+            f"'{origin}')",
             zip(*columns, strict=True))
 
 
@@ -64,6 +82,8 @@ def bulk_insert(conn: Connection, frame: pd.DataFrame, delivery_id: int) -> int:
     allows: COPY on PostgreSQL, a lean executemany on SQLite."""
     if frame.empty:
         return 0
+    if "origin" not in frame.columns:
+        frame = frame.assign(origin="delivered")
     dbapi = conn.connection.driver_connection
     try:
         if conn.dialect.name == "postgresql":
@@ -138,7 +158,7 @@ def current(conn: Connection, *, indicators: Sequence[str] | None = None,
     """Current observations (latest delivery wins) as a DataFrame."""
     query = select(observations.c.indicator, observations.c.territory, observations.c.period,
                    observations.c.value, observations.c.numerator, observations.c.denominator,
-                   observations.c.status, observations.c.delivery_id
+                   observations.c.status, observations.c.delivery_id, observations.c.origin
                    ).where(observations.c.superseded_by.is_(None))
     if indicators is not None:
         query = query.where(observations.c.indicator.in_(list(indicators)))
@@ -147,8 +167,7 @@ def current(conn: Connection, *, indicators: Sequence[str] | None = None,
     if periods is not None:
         query = query.where(observations.c.period.in_(list(periods)))
     rows = conn.execute(query).all()
-    return pd.DataFrame(rows, columns=["indicator", "territory", "period", "value",
-                                       "numerator", "denominator", "status", "delivery_id"])
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def history(conn: Connection, indicator: str, territory: str) -> pd.DataFrame:

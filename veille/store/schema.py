@@ -90,6 +90,8 @@ observations = Table(
     Column("status", String(12), nullable=False),
     Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False),
     Column("superseded_by", Integer),
+    # delivered | rollup (sum of the parts) | estimate (QPV from IRIS shares): rollup_0001
+    Column("origin", String(12), nullable=False, server_default="delivered"),
     # One index, led by what every bulk query knows (indicators and periods of a delivery);
     # each extra index costs seconds on a national delivery. It is also the natural key
     # (series, period, delivery), unique: two writers racing on one delivery cannot both
