@@ -20,6 +20,7 @@ Amounts (average rents...) are not additive: only the primary rule applies to th
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,8 @@ DEFAULT_THRESHOLD = 5
 PRIMARY = "secret"
 SMALL = "small"
 COMPLEMENTARY = "complementary"
+KEPT = "kept"
+"""hidden by an earlier version of the publication, so it stays hidden (a revision)"""
 
 Key = tuple[str, str, str]
 """(indicator, territory, period)"""
@@ -111,13 +114,14 @@ def primary(frame: pd.DataFrame, catalog: Catalog) -> list[str]:
     return reasons
 
 
-def mask(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+def mask(frame: pd.DataFrame, catalog: Catalog, keep: Collection[Key] = ()) -> pd.DataFrame:
     """``frame`` (indicator, territory, period, value[, numerator, denominator, status]) with
     two more columns: ``masked`` (bool) and ``secrecy`` (why: secret, small, complementary).
 
     Pass every territory, linked indicator and period that is published together:
     secondary suppression needs everything a reader could combine. The result depends on
-    the data only (rows are taken in key order), never on the order given.
+    the data only (rows are taken in key order), never on the order given. ``keep``:
+    cells an earlier version of the publication hid, which stay hidden.
     """
     out = frame.copy()
     if out.empty:
@@ -131,12 +135,16 @@ def mask(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     reasons = primary(ordered, catalog)
     cells = secrecy_relations.build(ordered, catalog)
     first = np.array([bool(r) for r in reasons])
+    wanted = set(keep)
+    kept = np.array([not first[i] and k in wanted for i, k in enumerate(cells.keys)])
     protection = np.array([float(protection_for(catalog, k[0])) for k in cells.keys])
     numerator_of = _numerators(cells, catalog)
     outcome = secrecy_suppress.protect(
-        cells, first, protection, secrecy_suppress.cost_of(cells, numerator_of))
-    for i in outcome.secondary:
-        reasons[i] = COMPLEMENTARY
+        cells, first, protection, secrecy_suppress.cost_of(cells, numerator_of), kept)
+    for k in np.flatnonzero(kept).tolist():
+        reasons[k] = KEPT
+    for k in outcome.secondary:
+        reasons[k] = COMPLEMENTARY
     ordered["secrecy"] = reasons
     ordered["masked"] = ordered["secrecy"] != ""
     return ordered.loc[out.index]

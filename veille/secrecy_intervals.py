@@ -155,9 +155,16 @@ class Component:
         return Interval(cell, max(0.0, low), high), binding
 
 
-def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int]
-              ) -> dict[int, tuple[Interval, list[Relation]]]:
-    """Feasible interval of each target (a hidden cell), with the relations binding it."""
+Found = dict[int, tuple[Interval, list[Relation]]]
+
+
+def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int],
+              cache: dict[tuple, Found] | None = None) -> Found:
+    """Feasible interval of each target (a hidden cell), with the relations binding it.
+
+    ``cache`` keeps each component's answers across calls: a component whose cells and
+    relations did not change is not solved again (secondary suppression re-audits after
+    every round)."""
     wanted = sorted(set(targets))
     wanted_set = set(wanted)
     rels = active(cells.relations, hidden)
@@ -167,11 +174,18 @@ def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int]
         todo = [v for v in variables if v in wanted_set]
         if not todo:
             continue
-        model = Component(variables, comp_rels, cells, hidden)
-        for v in todo:
-            found, binding = model.interval(v)
-            out[v] = (found, [comp_rels[i] for i in sorted(binding)])
-            linked.add(v)
+        signature = (tuple(variables), tuple(id(r) for r in comp_rels))
+        known = cache.get(signature) if cache is not None else None
+        if known is None:
+            known = {}
+            model = Component(variables, comp_rels, cells, hidden)
+            for v in todo:
+                found, binding = model.interval(v)
+                known[v] = (found, [comp_rels[i] for i in sorted(binding)])
+            if cache is not None:
+                cache[signature] = known
+        out.update(known)
+        linked.update(todo)
     for v in wanted:
         if v not in linked:
             out[v] = (Interval(v, 0.0, INF), [])

@@ -41,16 +41,18 @@ def cost_of(cells: Cells, numerator_of: dict[int, int]) -> np.ndarray:
 
 
 def under_protected(cells: Cells, hidden: np.ndarray, protection: np.ndarray,
-                    targets: list[int]) -> tuple[list[Interval], dict[int, list[Relation]]]:
-    found = intervals(cells, hidden, targets)
+                    targets: list[int], cache: dict | None = None
+                    ) -> tuple[list[Interval], dict[int, list[Relation]]]:
+    found = intervals(cells, hidden, targets, cache)
     under = [iv for v, (iv, _) in sorted(found.items()) if iv.width < protection[v] - 1e-6]
     return under, {v: rels for v, (_, rels) in found.items()}
 
 
 def protect(cells: Cells, primary: np.ndarray, protection: np.ndarray,
-            cost: np.ndarray) -> Outcome:
-    """Hidden cells (primary + secondary) leaving no primary cell under-protected."""
-    hidden = primary.copy()
+            cost: np.ndarray, kept: np.ndarray | None = None) -> Outcome:
+    """Hidden cells (primary + secondary) leaving no primary cell under-protected;
+    ``kept`` cells are hidden from the start (an earlier version hid them)."""
+    hidden = primary | kept if kept is not None else primary.copy()
     targets = [int(i) for i in np.flatnonzero(primary & cells.additive & (protection > 0))]
     order = sorted(range(len(cells.keys)), key=lambda i: cells.keys[i])
     rank = np.empty(len(order), dtype=np.int64)
@@ -61,9 +63,10 @@ def protect(cells: Cells, primary: np.ndarray, protection: np.ndarray,
             by_cell.setdefault(c, []).append(k)
     ident = {id(r): k for k, r in enumerate(cells.relations)}
     out = Outcome(hidden)
+    cache: dict = {}
     for rounds in range(1, MAX_ROUNDS + 1):
         out.rounds = rounds
-        under, binding = under_protected(cells, hidden, protection, targets)
+        under, binding = under_protected(cells, hidden, protection, targets, cache)
         if not under:
             out.under = []
             return out
@@ -84,7 +87,7 @@ def protect(cells: Cells, primary: np.ndarray, protection: np.ndarray,
         if not picked_any:
             out.under = under
             return out
-    out.under = under_protected(cells, hidden, protection, targets)[0]
+    out.under = under_protected(cells, hidden, protection, targets, cache)[0]
     return out
 
 
