@@ -2,6 +2,7 @@
 whole publication, the real Loire tables and the national commune table.
 
 Run:  python -m benchmarks.secrecy [--demo DIR] [--national-indicators 50] [--skip-national]
+      [--skip-tauargus]   (Tau-Argus: pip install pytauargus, in the dev extra)
 
 The demo workspace (``veille demo -w DIR``) is read from its store; its mask is computed
 from scratch per publication unit (linked indicators x year), as `veille.store.masks` does
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--demo", type=Path, help="a demo workspace (veille demo -w DIR)")
     parser.add_argument("--national-indicators", type=int, default=50)
     parser.add_argument("--skip-national", action="store_true")
+    parser.add_argument("--skip-tauargus", action="store_true")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
           f"Python {platform.python_version()}", flush=True)
@@ -69,6 +71,14 @@ def main() -> None:
         root = Path(tmp)
         figures("Loire offences 2023-2025", *loire_offences(root / "offences"))
         figures("Loire CAF 2020-2024 (threshold 11)", *loire_caf(root / "caf"))
+        if not args.skip_tauargus:
+            from benchmarks.secrecy_tauargus import side_by_side
+
+            for name, (frame, catalog), threshold in (
+                    ("CAF", loire_caf(root / "caf-ta"), 11),
+                    ("offences", loire_offences(root / "off-ta"), 5)):
+                print(f"Loire {name} vs Tau-Argus OPT:",
+                      side_by_side(frame, catalog, "42", threshold), flush=True)
         if args.demo is not None:
             catalog = load_catalog(args.demo / "catalog")
             engine = create_engine(f"sqlite:///{args.demo / 'veille.db'}")
