@@ -76,3 +76,28 @@ def test_a_revision_keeps_every_cell_hidden_before(world):
     masked = np.array([(i, t, p) in after for i, t, p in zip(
         frame["indicator"], frame["territory"], frame["period"], strict=True)])
     assert audit(frame, world.catalog, masked, Viewer("all")).ok
+
+
+def test_veille_secrecy_audit_exits_1_on_a_leaky_mask(world, monkeypatch):
+    """The CLI audits the persisted mask: clean, it exits 0; with the complementary cell
+    removed from the stored mask (Sud = Ville-Une - Nord), it names the cell and exits 1."""
+    from sqlalchemy import delete
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from veille.store.schema import secrecy_cells
+
+    world.observe("caf_rsa", FIRST)
+    _hidden(world)
+    monkeypatch.setenv("VEILLE_DATABASE_URL", world.engine.url.render_as_string(False))
+    runner = CliRunner()
+    clean = runner.invoke(app, ["secrecy", "audit", "-w", str(world.root)])
+    assert clean.exit_code == 0, clean.output
+    with world.engine.begin() as conn:
+        conn.execute(delete(secrecy_cells).where(secrecy_cells.c.reason == "complementary"))
+    leaky = runner.invoke(app, ["secrecy", "audit", "-w", str(world.root),
+                                "--viewer", "ccas/99001", "--period", PERIOD])
+    assert leaky.exit_code == 1, leaky.output
+    assert "Q-UN-SUD" in leaky.output and "sous-protégées" in leaky.output
+    wrong = runner.invoke(app, ["secrecy", "audit", "-w", str(world.root), "--viewer", "maire"])
+    assert wrong.exit_code == 2 and "rôle inconnu" in wrong.output
