@@ -95,15 +95,16 @@ def primary(frame: pd.DataFrame, catalog: Catalog) -> list[str]:
     thresholds = {i: threshold_for(catalog, i) for i in frame["indicator"].unique()}
     zero = {i: _zero_is_secret(catalog, i) for i in thresholds}
     reasons: list[str] = []
-    for row in frame.itertuples(index=False):
-        ind = catalog.indicators.get(row.indicator)
-        why = primary_reason(ind, thresholds[row.indicator], row.value, row.numerator,
-                             row.denominator, str(row.status))
-        if not why and zero[row.indicator] and _number(row.value) == 0.0:
+    columns = [frame[c].tolist() for c in ("indicator", "value", "numerator", "denominator")]
+    for code, value, num, den, status in zip(*columns, frame["status"].astype(str).tolist(),
+                                             strict=True):
+        why = primary_reason(catalog.indicators.get(code), thresholds[code], value, num, den,
+                             status)
+        if not why and zero[code] and _number(value) == 0.0:
             why = SMALL
         reasons.append(why)
-    at = {k: i for i, k in enumerate(zip(frame["indicator"], frame["territory"],
-                                         frame["period"], strict=True))}
+    at = {k: i for i, k in enumerate(zip(columns[0], frame["territory"].tolist(),
+                                         frame["period"].tolist(), strict=True))}
     for i, (ind_code, ter, per) in enumerate(at):
         ind = catalog.indicators.get(ind_code)
         if ind is None or ind.kind is not IndicatorKind.RATE or reasons[i]:
@@ -137,7 +138,8 @@ def mask(frame: pd.DataFrame, catalog: Catalog, keep: Collection[Key] = ()) -> p
     first = np.array([bool(r) for r in reasons])
     wanted = set(keep)
     kept = np.array([not first[i] and k in wanted for i, k in enumerate(cells.keys)])
-    protection = np.array([float(protection_for(catalog, k[0])) for k in cells.keys])
+    levels = {i: float(protection_for(catalog, i)) for i in {k[0] for k in cells.keys}}
+    protection = np.array([levels[k[0]] for k in cells.keys])
     numerator_of = _numerators(cells, catalog)
     outcome = secrecy_suppress.protect(
         cells, first, protection, secrecy_suppress.cost_of(cells, numerator_of), kept)

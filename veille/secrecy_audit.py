@@ -116,7 +116,8 @@ def audit(frame: pd.DataFrame, catalog: Catalog, masked: np.ndarray, viewer: Vie
     primary = np.array([bool(r) for r in secrecy.primary(frame, catalog)])
     seen = visible(frame["territory"], viewer, catalog)
     unknown = masked | ~seen
-    protection = np.array([float(secrecy.protection_for(catalog, k[0])) for k in cells.keys])
+    levels = {i: float(secrecy.protection_for(catalog, i)) for i in {k[0] for k in cells.keys}}
+    protection = np.array([levels[k[0]] for k in cells.keys])
     targets = np.flatnonzero(masked & cells.additive)
     found = intervals(cells, unknown, [int(i) for i in targets])
     report = Report(viewer.label, hidden=int(masked.sum()))
