@@ -126,9 +126,8 @@ class Component:
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             return float(h.getInfo().objective_function_value), list(h.getSolution().row_dual)
-        if status == highspy.HighsModelStatus.kUnbounded:
-            return (INF if sense == highspy.ObjSense.kMaximize else 0.0), []
-        # infeasible data (a relation the true values do not satisfy): nothing deducible
+        # unbounded, or infeasible data (a relation the true values do not satisfy):
+        # nothing deducible
         return (INF if sense == highspy.ObjSense.kMaximize else 0.0), []
 
     def _one_row(self, j: int) -> tuple[float, float]:
@@ -148,8 +147,10 @@ class Component:
         if self.single is not None:
             low, high = self._one_row(j)
             return Interval(cell, low, high), ({0} if high < INF else set())
-        low, dual_low = self._optimum(j, highspy.ObjSense.kMinimize)
         high, dual_high = self._optimum(j, highspy.ObjSense.kMaximize)
+        if high == INF:   # unbounded above: the width is infinite whatever the lower end
+            return Interval(cell, 0.0, INF), set()
+        low, dual_low = self._optimum(j, highspy.ObjSense.kMinimize)
         binding = {i for duals in (dual_low, dual_high) for i, d in enumerate(duals)
                    if abs(d) > 1e-9}
         return Interval(cell, max(0.0, low), high), binding
