@@ -23,11 +23,11 @@ from digests.charts import sparkline
 from digests.present import DigestView, digest_view, retraction_view
 from digests.render import render
 from digests.schedule import in_quiet_hours, slot_label
-from veille import secrecy
 from veille.catalog import Catalog
 from veille.model import Cell, Severity
 from veille.periods import period_range, shift
 from veille.store import alerts as alert_store
+from veille.store import masks
 from veille.store import notifications as store
 from veille.store import observations as obs_store
 from veille.store import shifts as shift_store
@@ -174,7 +174,7 @@ def alert_charts(conn: Connection, catalog: Catalog, alerts: list[dict[str, Any]
     for indicator, items in wanted.items():
         periods = sorted({p for _, ps in items for p in ps})
         frame = obs_store.current(conn, indicators=[indicator], periods=periods)
-        shown = secrecy.published_values(frame, catalog)
+        shown = masks.published_values(conn, frame, catalog)
         for alert, ps in items:
             values = [shown.get((indicator, alert["territory"], p)) for p in ps]
             rule = (alert["basis"] or {}).get("rule") or {}

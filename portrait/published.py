@@ -1,15 +1,16 @@
-"""Values as they may leave the system: the store's current observations with the one
-secrecy rule (``veille.secrecy``) applied over the whole territory tree.
+"""Values as they may leave the system: the store's current observations with the
+publication's persisted mask (``veille.store.masks``) applied.
 
 The portrait and every web page read values through here, never straight from the store,
-so that a masked value (primary or complementary) cannot reach a page, a chart or a PDF.
+so that a masked value (primary or complementary) cannot reach a page, a chart or a PDF,
+and every page shows the same mask as the digests and alerts.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from veille import secrecy
 from veille.catalog import Catalog
+from veille.store import masks
 from veille.store.schema import deliveries, observations
 
 COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
@@ -59,12 +61,19 @@ class Published:
         self.unknown.update(other.unknown)
 
 
-def from_frame(frame: pd.DataFrame, catalog: Catalog) -> Published:
-    """Apply secrecy to ``frame`` (current observations of whole indicators and periods)."""
+def from_frame(frame: pd.DataFrame, catalog: Catalog,
+               hidden_keys: Collection[tuple[str, str, str]] | None = None) -> Published:
+    """``frame`` (current observations of whole indicators and periods) with the cells of
+    ``hidden_keys`` masked (the persisted mask), or, without it, the secrecy rule applied
+    to ``frame`` alone."""
     out = Published()
     if frame.empty:
         return out
-    masked = secrecy.mask(frame, catalog)
+    if hidden_keys is None:
+        masked = secrecy.mask(frame, catalog)
+    else:
+        masked = frame.assign(masked=[k in hidden_keys for k in zip(
+            frame["indicator"], frame["territory"], frame["period"], strict=True)])
     values = masked["value"].to_numpy(dtype=float)
     hidden = masked["masked"].to_numpy(dtype=bool)
     origins = (masked["origin"] if "origin" in masked.columns
@@ -91,7 +100,8 @@ def load(conn: Connection, catalog: Catalog, indicators: Sequence[str],
     tree: parents and siblings), optionally only at ``periods``."""
     if not indicators:
         return Published()
-    return from_frame(current(conn, indicators, periods), catalog)
+    shown = masks.hidden(conn, catalog, indicators, periods)
+    return from_frame(current(conn, indicators, periods), catalog, shown)
 
 
 def current(conn: Connection, indicators: Sequence[str],
@@ -126,7 +136,7 @@ class PublishedCache:
 
     def get(self, indicators: Iterable[str]) -> Published:
         wanted = sorted(set(indicators))
-        with self.engine.connect() as conn, self._lock:
+        with self.engine.begin() as conn, self._lock:
             version = self._current_version(conn)
             if version != self._version:
                 self._by_indicator = {}
@@ -134,8 +144,9 @@ class PublishedCache:
             missing = [i for i in wanted if i not in self._by_indicator]
             if missing:
                 frame = current(conn, missing)
+                shown = masks.hidden(conn, self.catalog, missing)
                 for ind, part in frame.groupby("indicator", sort=False):
-                    self._by_indicator[str(ind)] = from_frame(part, self.catalog)
+                    self._by_indicator[str(ind)] = from_frame(part, self.catalog, shown)
                 for ind in missing:
                     self._by_indicator.setdefault(ind, Published())
             out = Published()

@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 
 from thresholds.index import SubscriptionIndex
 from thresholds.subscriptions import SubscriptionSet
-from veille import secrecy
 from veille.catalog import Catalog
+from veille.store import masks
 from veille.store import observations as obs_store
 
 
@@ -51,5 +51,5 @@ def published(conn: Connection, catalog: Catalog, indicator: str, periods: list[
               ) -> dict[tuple[str, str], float | None]:
     """(territory, period) -> value that may be shown (secrecy applied), for one indicator."""
     frame = obs_store.current(conn, indicators=[indicator], periods=periods)
-    shown = secrecy.published_values(frame, catalog)
+    shown = masks.published_values(conn, frame, catalog)
     return {(t, p): v for (_, t, p), v in shown.items()}

@@ -171,6 +171,7 @@ class Indicator(Strict):
     secrecy_threshold: int | None = Field(default=None, ge=0)
     people: str | None = None
     breaks: list[SeriesBreak] = Field(default_factory=list)
+    parts: list[str] = Field(default_factory=list, description="indicators that add up to this one")
     minimum: float | None = 0.0
     maximum: float | None = None
 
@@ -304,6 +305,8 @@ class Convention(Strict):
     lag_days: int = Field(ge=0, description="expected delay between period end and delivery")
     geography: TerritoryKind
     secrecy_threshold: int = Field(default=5, ge=0)
+    secrecy_zero: bool = False
+    protection_level: int | None = Field(default=None, ge=0)
     first_period: str | None = None
     filename_pattern: str | None = None
     file: FileSpec = Field(default_factory=FileSpec)

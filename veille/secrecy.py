@@ -1,28 +1,31 @@
 """Statistical secrecy (secret statistique), written once for every edge of the system.
 
 Digests, alerts, the portrait and the web pages ask this module which values may leave the
-system. Two rules, applied to one indicator and one period at a time:
+system (through the persisted mask, ``veille.store.masks``, computed here).
 
-* **primary**: a value the provider marked secret, or a count (or a rate's numerator or
-  denominator) under the threshold of the indicator or, failing that, of its convention;
-* **secondary** (complementary suppression): a value that could be recovered by subtraction
-  is masked too. Within a parent territory and its children (commune and its quartiers,
-  quartier and its IRIS), a group where exactly one value is masked would give it away
-  (parent minus the published children), so a second value is masked: the smallest
-  published child, or the parent when no other child is published. This repeats until no
-  group anywhere in the tree has a single masked value.
+* **primary**: a value the provider marked secret, a count under the threshold of the
+  indicator or, failing that, of its convention (zero too where the convention says
+  ``secrecy_zero``), a rate whose numerator or denominator is under it (its own columns or
+  the glossary's numerator and denominator indicators);
+* **secondary**: the published cells an attacker would combine with the others to narrow a
+  primary cell are hidden too, until every primary cell's feasible interval, solved by
+  linear programming over every linked table at once (territory tree, QPV, rates at their
+  published precision, breakdowns, period totals: ``veille.secrecy_relations``) is at least
+  its **protection level** wide (the convention's ``protection_level``, by default its
+  threshold). See ``veille.secrecy_suppress``.
 
-Amounts (average rents...) are not additive, so only the primary rule applies to them.
+Amounts (average rents...) are not additive: only the primary rule applies to them.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection
 
+import numpy as np
 import pandas as pd
 
+from veille import secrecy_relations, secrecy_suppress
 from veille.catalog import Catalog
 from veille.model import Indicator, IndicatorKind
 
@@ -31,6 +34,8 @@ DEFAULT_THRESHOLD = 5
 PRIMARY = "secret"
 SMALL = "small"
 COMPLEMENTARY = "complementary"
+KEPT = "kept"
+"""hidden by an earlier version of the publication, so it stays hidden (a revision)"""
 
 Key = tuple[str, str, str]
 """(indicator, territory, period)"""
@@ -71,22 +76,53 @@ def primary_reason(indicator: Indicator | None, threshold: int, value: object,
     return ""
 
 
-def _additive(indicator: Indicator | None, value: object, numerator: object) -> float | None:
-    """The additive quantity behind a value: the count itself, or a rate's numerator."""
-    kind = indicator.kind if indicator is not None else IndicatorKind.COUNT
-    if kind is IndicatorKind.COUNT:
-        return _number(value)
-    if kind is IndicatorKind.RATE:
-        return _number(numerator)
-    return None
+def protection_for(catalog: Catalog, indicator: str) -> int:
+    """Width a primary cell's feasible interval must reach: the strictest convention's
+    ``protection_level`` among those delivering the indicator, else its threshold."""
+    levels = [c.protection_level for c in catalog.conventions.values()
+              if indicator in c.indicator_codes and c.protection_level is not None]
+    return max(levels) if levels else threshold_for(catalog, indicator)
 
 
-def mask(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+def _zero_is_secret(catalog: Catalog, indicator: str) -> bool:
+    return any(c.secrecy_zero for c in catalog.conventions.values()
+               if indicator in c.indicator_codes)
+
+
+def primary(frame: pd.DataFrame, catalog: Catalog) -> list[str]:
+    """Each row's primary reason ('' when it may be published on its own). ``frame`` has
+    the columns of ``mask``."""
+    thresholds = {i: threshold_for(catalog, i) for i in frame["indicator"].unique()}
+    zero = {i: _zero_is_secret(catalog, i) for i in thresholds}
+    reasons: list[str] = []
+    columns = [frame[c].tolist() for c in ("indicator", "value", "numerator", "denominator")]
+    for code, value, num, den, status in zip(*columns, frame["status"].astype(str).tolist(),
+                                             strict=True):
+        why = primary_reason(catalog.indicators.get(code), thresholds[code], value, num, den,
+                             status)
+        if not why and zero[code] and _number(value) == 0.0:
+            why = SMALL
+        reasons.append(why)
+    at = {k: i for i, k in enumerate(zip(columns[0], frame["territory"].tolist(),
+                                         frame["period"].tolist(), strict=True))}
+    for i, (ind_code, ter, per) in enumerate(at):
+        ind = catalog.indicators.get(ind_code)
+        if ind is None or ind.kind is not IndicatorKind.RATE or reasons[i]:
+            continue
+        linked = [at.get((code, ter, per)) for code in (ind.numerator, ind.denominator) if code]
+        if any(j is not None and reasons[j] for j in linked):
+            reasons[i] = SMALL
+    return reasons
+
+
+def mask(frame: pd.DataFrame, catalog: Catalog, keep: Collection[Key] = ()) -> pd.DataFrame:
     """``frame`` (indicator, territory, period, value[, numerator, denominator, status]) with
     two more columns: ``masked`` (bool) and ``secrecy`` (why: secret, small, complementary).
 
-    Pass every territory of the tree that is available for the indicators and periods
-    concerned: complementary suppression needs the parent and the siblings of a value.
+    Pass every territory, linked indicator and period that is published together:
+    secondary suppression needs everything a reader could combine. The result depends on
+    the data only (rows are taken in key order), never on the order given. ``keep``:
+    cells an earlier version of the publication hid, which stay hidden.
     """
     out = frame.copy()
     if out.empty:
@@ -96,57 +132,37 @@ def mask(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     for column, default in (("numerator", None), ("denominator", None), ("status", "ok")):
         if column not in out.columns:
             out[column] = default
-    thresholds: dict[str, int] = {}
-    reasons: list[str] = []
-    additive: list[float | None] = []
-    for row in out.itertuples(index=False):
-        ind = catalog.indicators.get(row.indicator)
-        if row.indicator not in thresholds:
-            thresholds[row.indicator] = threshold_for(catalog, row.indicator)
-        reasons.append(primary_reason(ind, thresholds[row.indicator], row.value,
-                                      row.numerator, row.denominator, str(row.status)))
-        additive.append(_additive(ind, row.value, row.numerator))
-    keys = list(zip(out["indicator"], out["territory"], out["period"], strict=True))
-    reason_of = dict(zip(keys, reasons, strict=True))
-    additive_of = dict(zip(keys, additive, strict=True))
-    _complementary(reason_of, additive_of, catalog)
-    out["secrecy"] = [reason_of[k] for k in keys]
-    out["masked"] = out["secrecy"] != ""
+    ordered = out.sort_values(["indicator", "territory", "period"], kind="stable")
+    reasons = primary(ordered, catalog)
+    cells = secrecy_relations.build(ordered, catalog)
+    first = np.array([bool(r) for r in reasons])
+    wanted = set(keep)
+    kept = np.array([not first[i] and k in wanted for i, k in enumerate(cells.keys)])
+    levels = {i: float(protection_for(catalog, i)) for i in {k[0] for k in cells.keys}}
+    protection = np.array([levels[k[0]] for k in cells.keys])
+    numerator_of = _numerators(cells, catalog)
+    outcome = secrecy_suppress.protect(
+        cells, first, protection, secrecy_suppress.cost_of(cells, numerator_of), kept)
+    for k in np.flatnonzero(kept).tolist():
+        reasons[k] = KEPT
+    for k in outcome.secondary:
+        reasons[k] = COMPLEMENTARY
+    ordered["secrecy"] = reasons
+    ordered["masked"] = ordered["secrecy"] != ""
+    return ordered.loc[out.index]
+
+
+def _numerators(cells: secrecy_relations.Cells, catalog: Catalog) -> dict[int, int]:
+    """Rate cell -> its numerator's cell, where both are in the publication."""
+    at = cells.index()
+    out: dict[int, int] = {}
+    for i, (ind, ter, per) in enumerate(cells.keys):
+        spec = catalog.indicators.get(ind)
+        if spec is not None and spec.kind is IndicatorKind.RATE and spec.numerator:
+            j = at.get((spec.numerator, ter, per))
+            if j is not None:
+                out[i] = j
     return out
-
-
-def _complementary(reason_of: dict[Key, str], additive_of: Mapping[Key, float | None],
-                   catalog: Catalog) -> None:
-    """Mask a second value in every parent/children group that has exactly one masked."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for territory in catalog.territories.values():
-        if territory.parent is not None:
-            children[territory.parent].append(territory.code)
-    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for ind, code, period in reason_of:
-        if additive_of.get((ind, code, period)) is None and not reason_of[(ind, code, period)]:
-            continue  # a published non-additive value (an amount) forms no group
-        groups[(ind, period)].add(code)
-    changed = True
-    while changed:
-        changed = False
-        for (ind, period), present in groups.items():
-            for parent in [p for p in present if children.get(p)]:
-                members = [c for c in children[parent] if c in present]
-                if not members:
-                    continue
-                group = [parent, *members]
-                masked = [t for t in group if reason_of[(ind, t, period)]]
-                if len(masked) != 1:
-                    continue
-                published = [c for c in members if not reason_of[(ind, c, period)]]
-                if published:
-                    pick = min(published, key=lambda c: (
-                        additive_of.get((ind, c, period)) or 0.0, c))
-                else:
-                    pick = parent
-                reason_of[(ind, pick, period)] = COMPLEMENTARY
-                changed = True
 
 
 def published_values(frame: pd.DataFrame, catalog: Catalog) -> dict[Key, float | None]:

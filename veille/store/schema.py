@@ -345,3 +345,26 @@ wave_tests = Table(
     Column("tested_at", DateTime(timezone=True), nullable=False),
     Column("worker", String(200)),  # the worker that confirmed it (VEILLE_WORKER_NAME)
 )
+
+# --- secrecy: one mask per publication unit (linked indicators x year), persisted
+
+secrecy_units = Table(
+    "secrecy_units", metadata,
+    Column("unit", String(200), primary_key=True),  # family of linked indicators | year
+    Column("fingerprint", String(64), nullable=False),  # sha256 of the unit's current values
+    Column("version", Integer, nullable=False),  # 1, then +1 at each revision of the unit
+    Column("hidden", Integer, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+)
+
+secrecy_cells = Table(
+    "secrecy_cells", metadata,
+    Column("unit", String(200), nullable=False),
+    Column("indicator", String(64), nullable=False),
+    Column("territory", String(40), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("reason", String(16), nullable=False),  # secret, small, complementary, kept
+    Column("value", Float),  # the value hidden, to audit a revision against (never shown)
+    Index("ux_secrecy_cell", "indicator", "period", "territory", unique=True),
+    Index("ix_secrecy_unit", "unit"),
+)
