@@ -14,7 +14,7 @@ from typing import Any
 from veille.catalog import Catalog
 from veille.clock import PARIS
 from veille.model import Cell, CellKind, Severity, TerritoryKind, Theme
-from veille.wording import KIND_FR, certainty, count, fmt, headline, signed, unit_of, when
+from veille.wording import KIND_FR, certainty, count, during, fmt, headline, signed, span, unit_of
 
 KIND_ORDER = {TerritoryKind.EPCI: 0, TerritoryKind.COMMUNE: 1, TerritoryKind.QPV: 2,
               TerritoryKind.QUARTIER: 3, TerritoryKind.IRIS: 4}
@@ -116,14 +116,14 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
         end = (f" ; l'alerte s'arrête quand la valeur repasse "
                f"{'sous' if above else 'au-dessus de'} {fmt(rule['leave'], unit)}"
                if rule.get("leave") is not None else "")
-        return (what, f"{fmt(b.get('value'), unit)} en {when(b.get('period'))}",
+        return (what, f"{fmt(b.get('value'), unit)} {during(b.get('period'))}",
                 f"seuil fixé par la cellule : {fmt(level, unit)}{end}",
                 "constat direct sur les données transmises, sans estimation")
     if kind == "change":
         mode_unit = "%" if rule.get("mode") == "relative" else unit
         return (what, signed(b.get("change") or 0.0, mode_unit),
-                f"{fmt(b.get('then'), unit)} en {when(b.get('period_then'))} "
-                f"({count(rule.get('periods'), 'période')} plus tôt) ; seuil "
+                f"{fmt(b.get('then'), unit)} {during(b.get('period_then'))} "
+                f"({span(rule.get('periods'), b.get('period_then'))} plus tôt) ; seuil "
                 f"{fmt(rule.get('by'), mode_unit)}",
                 "constat direct sur les données transmises, sans estimation")
     if kind == "gap":
@@ -137,11 +137,12 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
             compared = "tendance attendue d'après l'historique de la série"
         else:
             rel = b.get("rel_change")
-            how_much = signed(b.get("abs_change") or 0.0, unit) + (
+            step = "points" if unit == "%" else unit  # a rate moves by points, not by %
+            how_much = signed(b.get("abs_change") or 0.0, step) + (
                 f" ({signed(rel * 100, '%')})" if rel is not None else "")
-            compared = (f"{fmt(b.get('expected'), unit)} attendu (intervalle "
-                        f"{fmt(b.get('interval_low'), unit)} à "
-                        f"{fmt(b.get('interval_high'), unit)}), {b.get('baseline')}")
+            compared = (f"attendu : {fmt(b.get('expected'), unit)} (intervalle de "
+                        f"{fmt(b.get('interval_low'))} à {fmt(b.get('interval_high'), unit)}), "
+                        f"d'après {b.get('baseline')}")
         sure = certainty(b.get("q_value"))
         state = "confirmée par l'observatoire" if b.get("reviewed") else (
             "détection non encore revue par l'observatoire")

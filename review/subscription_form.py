@@ -18,7 +18,7 @@ from thresholds.rules import LevelRule, next_state
 from thresholds.subscriptions import Subscription, targets
 from veille.catalog import Catalog
 from veille.model import Cell, Indicator, Severity, TerritoryKind
-from veille.wording import fmt, unit_of, when
+from veille.wording import during, fmt, unit_of
 
 FIELDS = ("cell", "kind", "indicator", "territory", "each_quartier", "direction",
           "threshold", "leave", "severity", "label")
@@ -186,5 +186,5 @@ def preview(sub: Subscription, catalog: Catalog, values: Published) -> list[Prev
             continue
         period, value = latest
         on = next_state(False, rule.sign * value, enter, leave)
-        out.append(PreviewLine(name, f"{fmt(value, unit_of(ind))} en {when(period)}", on))
+        out.append(PreviewLine(name, f"{fmt(value, unit_of(ind))} {during(period)}", on))
     return out

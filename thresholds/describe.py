@@ -8,7 +8,7 @@ from thresholds.rules import ChangeRule, FreshnessRule, GapRule, LevelRule, Shif
 from thresholds.subscriptions import Subscription
 from veille.catalog import Catalog
 from veille.model import Severity
-from veille.wording import KIND_FR, count, fmt, unit_of
+from veille.wording import KIND_FR, count, fmt, span, unit_of
 
 INCLUDE_FR = {"iris": "chacun de ses IRIS", "quartier": "chacun de ses quartiers",
               "qpv": "chacun de ses QPV", "commune": "chacune de ses communes",
@@ -49,8 +49,10 @@ def rule_sentence(sub: Subscription, catalog: Catalog) -> str:
     elif isinstance(rule, ChangeRule):
         name, unit = _label(catalog, rule.indicator)
         by = fmt(rule.by, "%" if rule.mode == "relative" else unit)
+        ind = catalog.indicators.get(rule.indicator)
         text = (f"Alerte si {name} {'augmente' if rule.direction == 'up' else 'diminue'} de "
-                f"plus de {by} en {count(rule.periods, 'période')} {where}")
+                f"plus de {by} en {span(rule.periods, ind.periodicity if ind else '')} "
+                f"{where}")
     elif isinstance(rule, GapRule):
         name, _ = _label(catalog, rule.indicator)
         ref = {"commune": "sa commune", "parent": "son territoire parent"}.get(

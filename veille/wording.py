@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from veille.model import Indicator, IndicatorKind
-from veille.periods import PeriodError, label_fr
+from veille.periods import PeriodError, Periodicity, label_fr, periodicity_of
 
 KIND_FR = {
     "spike": "pic ponctuel",
@@ -56,6 +56,31 @@ def when(period: object) -> str:
         return label_fr(str(period))
     except (PeriodError, ValueError, IndexError):
         return str(period or "")
+
+
+def span(n: int | None, period: object) -> str:
+    """'12 mois', '4 trimestres', '1 an': a number of periods in the series' own unit
+    (``period``: a period label of the series, or its periodicity)."""
+    try:
+        kind = (period if isinstance(period, Periodicity) else periodicity_of(str(period))
+                ).value
+    except PeriodError:
+        kind = ""
+    noun, plural = {"monthly": ("mois", "mois"), "quarterly": ("trimestre", "trimestres"),
+                    "annual": ("an", "ans")}.get(kind, ("période", "périodes"))
+    return count(n, noun, plural)
+
+
+def during(period: object) -> str:
+    """'en mai 2025', 'au 2e trimestre 2024', 'en 2025'."""
+    text = when(period)
+    return f"au {text}" if "trimestre" in text else f"en {text}"
+
+
+def since(period: object) -> str:
+    """'depuis mai 2025', 'depuis le 2e trimestre 2024'."""
+    text = when(period)
+    return f"depuis le {text}" if "trimestre" in text else f"depuis {text}"
 
 
 def signed(value: float, unit: str = "", digits: int | None = None) -> str:
@@ -115,32 +140,32 @@ def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
         crossed = value is not None and level is not None and (
             value > level if above else value < level)
         if crossed or rule.get("leave") is None:
-            return (f"{indicator} – {territory} : {fmt(value, unit)} en {when(period)}, {side} "
+            return (f"{indicator} – {territory} : {fmt(value, unit)} {during(period)}, {side} "
                     f"du seuil de {fmt(level, unit)}")
         back = "redescendue sous" if above else "remontée au-dessus de"
         end = "sous" if above else "au-dessus de"
-        return (f"{indicator} – {territory} : {fmt(value, unit)} en {when(period)} ; la "
+        return (f"{indicator} – {territory} : {fmt(value, unit)} {during(period)} ; la "
                 f"valeur est {back} le seuil de {fmt(level, unit)}, mais l'alerte reste "
                 f"ouverte jusqu'à ce qu'elle passe {end} {fmt(rule['leave'], unit)}")
     if kind == "change":
         change = basis.get("change")
         mode_unit = "%" if rule.get("mode") == "relative" else unit
         return (f"{indicator} – {territory} : {signed(change or 0.0, mode_unit)} en "
-                f"{count(rule.get('periods'), 'période')} ({fmt(basis.get('then'), unit)} en "
-                f"{when(basis.get('period_then'))}, {fmt(value, unit)} en {when(period)})")
+                f"{span(rule.get('periods'), period)} ({fmt(basis.get('then'), unit)} "
+                f"{during(basis.get('period_then'))}, {fmt(value, unit)} {during(period)})")
     if kind == "gap":
         ref = basis.get("reference_name") or basis.get("reference") or "la référence"
         text = (f"{indicator} – {territory} : écart de {signed(basis.get('gap') or 0.0, 'pts')} "
-                f"avec {ref} en {when(period)} ({fmt(value, unit)} contre "
+                f"avec {ref} {during(period)} ({fmt(value, unit)} contre "
                 f"{fmt(basis.get('reference_value'), unit)})")
         if basis.get("change") is not None:
-            text += (f", creusé de {signed(basis['change'], 'pts')} depuis "
-                     f"{when(basis.get('period_then'))}")
+            text += (f", creusé de {signed(basis['change'], 'pts')} "
+                     f"{since(basis.get('period_then'))}")
         return text
     if kind == "shift":
         way = {1: "hausse", -1: "baisse"}.get(int(basis.get("direction") or 0), "évolution")
         what = KIND_FR.get(str(basis.get("shift_kind")), str(basis.get("shift_kind")))
-        text = f"{indicator} – {territory} : {way} significative en {when(period)} ({what})"
+        text = f"{indicator} – {territory} : {way} significative {during(period)} ({what})"
         if basis.get("observed") is not None:
             text += (f" ; observé : {fmt(basis['observed'], unit)}, attendu : "
                      f"{fmt(basis.get('expected'), unit)}")
@@ -148,7 +173,7 @@ def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
             text += ", valeurs couvertes par le secret statistique"
         return text
     if kind == "freshness":
-        return (f"{indicator} – {territory} : aucune donnée depuis {when(period)} "
+        return (f"{indicator} – {territory} : aucune donnée {since(period)} "
                 f"({basis.get('days')} jours, seuil {rule.get('max_days')} jours)")
     if kind == "overdue":
         return (f"Livraison en retard : {basis.get('convention')} – période "

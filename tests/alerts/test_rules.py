@@ -83,7 +83,8 @@ def test_change_over_k_periods_relative_in_neighbourhoods(world):
         ("Q-UN-NORD", "2025-06"): 120.0, ("Q-UN-SUD", "2025-06"): 210.0})
     raised = _route(world, event)
     assert [(e.territory, e.period) for e in raised] == [("Q-UN-NORD", "2025-06")]
-    assert "+20" in raised[0].message and "2024-06" in raised[0].message
+    assert "+20" in raised[0].message and "juin 2024" in raised[0].message
+    assert "en 12 mois" in raised[0].message
 
 
 def test_gap_to_the_commune_widening(world):
