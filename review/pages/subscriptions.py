@@ -107,7 +107,8 @@ def _cell_for_new(request: Request, user: User, cell_id: str) -> Cell:
 
 @router.get("/abonnements/nouveau")
 def new_subscription_page(request: Request, user: Annotated[User, Depends(current_user)],
-                          cellule: str, indicator: str = "", territory: str = "") -> Response:
+                          cellule: str = "", indicator: str = "", territory: str = "",
+                          ) -> Response:
     """The empty form, or one started from a series page (its indicator and territory)."""
     cell = _cell_for_new(request, user, cellule)
     return _form_page(request, user, cell, ThresholdForm.of({

@@ -119,7 +119,7 @@ def test_freshness_rule_raises_then_resolves(world):
     assert watch_freshness(world.clock.now(), routing=routing, engine=world.engine) == []
     world.clock.set(dt.datetime(2026, 3, 5, tzinfo=dt.UTC))  # 64 days
     raised = watch_freshness(world.clock.now(), routing=routing, engine=world.engine)
-    assert _names(raised) == ["AlertRaised"] and "aucune donnée depuis 2025-12" in (
+    assert _names(raised) == ["AlertRaised"] and "aucune donnée depuis décembre 2025" in (
         raised[0].message)
     assert watch_freshness(world.clock.now(), routing=routing, engine=world.engine) == []
     _route(world, world.observe("caf_rsa", {("99001", "2026-01"): 310.0}))

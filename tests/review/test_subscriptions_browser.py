@@ -24,8 +24,8 @@ def _rules(path: Path, cell: str) -> list[dict]:
     return [e for e in entries if e["owner"] == cell]
 
 
-def test_a_ccas_director_sets_previews_edits_and_deletes_a_threshold(served, chromium,  # noqa: F811
-                                                                      ) -> None:
+def test_a_ccas_director_sets_previews_edits_and_deletes_a_threshold(
+        served, chromium) -> None:  # noqa: F811
     site, base = served
     path = site.runtime.workspace.catalog_dir / "subscriptions.yaml"
     ARTIFACTS.mkdir(exist_ok=True)
@@ -119,8 +119,8 @@ def test_a_ccas_director_sets_previews_edits_and_deletes_a_threshold(served, chr
     page.close()
 
 
-def test_the_series_page_marks_the_detection_its_baseline_and_interval(served,  # noqa: F811
-                                                                      chromium) -> None:
+def test_the_series_page_marks_the_detection_its_baseline_and_interval(
+        served, chromium) -> None:  # noqa: F811
     _site, base = served
     ARTIFACTS.mkdir(exist_ok=True)
     page = chromium.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
@@ -163,9 +163,8 @@ def digest_served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ign
     thread.join(timeout=10)
 
 
-def test_every_link_of_a_digest_opens_in_the_browser_for_its_recipient(digest_served,
-                                                                       chromium,  # noqa: F811
-                                                                       ) -> None:
+def test_every_link_of_a_digest_opens_in_the_browser_for_its_recipient(
+        digest_served, chromium) -> None:  # noqa: F811
     sink, base = digest_served
     by_cell: dict[str, list[str]] = {}
     for message in sink.messages:
