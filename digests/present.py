@@ -14,7 +14,18 @@ from typing import Any
 from veille.catalog import Catalog
 from veille.clock import PARIS
 from veille.model import Cell, CellKind, Severity, TerritoryKind, Theme
-from veille.wording import KIND_FR, certainty, count, during, fmt, headline, signed, span, unit_of
+from veille.wording import (
+    KIND_FR,
+    certainty,
+    count,
+    during,
+    exact,
+    fmt,
+    headline,
+    signed,
+    span,
+    unit_of,
+)
 
 KIND_ORDER = {TerritoryKind.EPCI: 0, TerritoryKind.COMMUNE: 1, TerritoryKind.QPV: 2,
               TerritoryKind.QUARTIER: 3, TerritoryKind.IRIS: 4}
@@ -76,6 +87,21 @@ def _names(catalog: Catalog, alert: dict[str, Any]) -> tuple[str, str, str]:
 NEIGHBOURHOODS = {TerritoryKind.QUARTIER, TerritoryKind.QPV, TerritoryKind.IRIS}
 
 
+def portrait_path(catalog: Catalog, code: str, year: str) -> str | None:
+    """The site's portrait note of a territory's commune (or of the agglomeration) for
+    ``year``; None where the workspace has no portrait (it is built under an EPCI)."""
+    territory = catalog.territories.get(code)
+    if territory is None or not year.isdigit():
+        return None
+    if territory.kind is TerritoryKind.EPCI:
+        return f"/portrait/{year}"
+    commune = catalog.commune_of(code)
+    if commune is None or not any(a.kind is TerritoryKind.EPCI
+                                  for a in catalog.ancestors(commune)):
+        return None
+    return f"/portrait/{year}/commune/{commune}"
+
+
 def links_for(alert: dict[str, Any], catalog: Catalog, base_url: str,
               cell: Cell | None = None) -> list[tuple[str, str]]:
     """The pages of the site this alert's reader may open, as (text, URL): the series,
@@ -94,11 +120,10 @@ def links_for(alert: dict[str, Any], catalog: Catalog, base_url: str,
             kind is not CellKind.CLSPD or territory.kind in NEIGHBOURHOODS):
         out.append(("Voir la série", f"{base}/series/{alert['indicator']}/{territory.code}"))
     year = str((alert.get("basis") or {}).get("period") or alert.get("period") or "")[:4]
-    commune = catalog.commune_of(territory.code)
-    if year.isdigit() and commune:
-        out.append(("Portrait de la commune", f"{base}/portrait/{year}/commune/{commune}"))
-    elif year.isdigit() and kind is CellKind.OBSERVATORY:
-        out.append(("Portrait de territoire", f"{base}/portrait/{year}"))
+    note = portrait_path(catalog, territory.code, year)
+    if note is not None and (kind is CellKind.OBSERVATORY or "/commune/" in note):
+        out.append(("Portrait de la commune" if "/commune/" in note else
+                    "Portrait de territoire", base + note))
     if kind is CellKind.OBSERVATORY and alert.get("shift_id"):
         out.append(("Examiner la détection", f"{base}/revue/evolution/{alert['shift_id']}"))
     return out
@@ -114,10 +139,10 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
         above = rule.get("above") is not None
         level = rule.get("above") if above else rule.get("below")
         end = (f" ; l'alerte s'arrête quand la valeur repasse "
-               f"{'sous' if above else 'au-dessus de'} {fmt(rule['leave'], unit)}"
+               f"{'sous' if above else 'au-dessus de'} {exact(rule['leave'], unit)}"
                if rule.get("leave") is not None else "")
         return (what, f"{fmt(b.get('value'), unit)} {during(b.get('period'))}",
-                f"seuil fixé par la cellule : {fmt(level, unit)}{end}",
+                f"seuil fixé par la cellule : {exact(level, unit)}{end}",
                 "constat direct sur les données transmises, sans estimation")
     if kind == "change":
         mode_unit = "%" if rule.get("mode") == "relative" else unit

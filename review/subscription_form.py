@@ -17,8 +17,8 @@ from portrait.published import Published
 from thresholds.rules import LevelRule, next_state
 from thresholds.subscriptions import Subscription, targets
 from veille.catalog import Catalog
-from veille.model import Cell, Indicator, Severity, TerritoryKind
-from veille.wording import during, fmt, unit_of
+from veille.model import Cell, Indicator, IndicatorKind, Severity, TerritoryKind
+from veille.wording import during, exact, fmt, unit_of
 
 FIELDS = ("cell", "kind", "indicator", "territory", "each_quartier", "direction",
           "threshold", "leave", "severity", "label")
@@ -54,9 +54,9 @@ class ThresholdForm:
                   sub.indicators else "", "direction": "above", "threshold": "", "leave": ""}
         if isinstance(rule, LevelRule):
             values.update(direction="above" if rule.above is not None else "below",
-                          threshold=fmt(rule.level).replace("\u202f", ""),
+                          threshold=exact(rule.level).replace("\u202f", ""),
                           leave="" if rule.leave is None else
-                          fmt(rule.leave).replace("\u202f", ""))
+                          exact(rule.leave).replace("\u202f", ""))
         return cls(values)
 
 
@@ -73,8 +73,12 @@ def parse_number(text: str) -> float:
 
 
 def bounds_text(ind: Indicator) -> str:
-    low = ind.minimum if ind.minimum is not None else None
-    unit = unit_of(ind)
+    """The indicator's range in words; a count's plausibility bound (a billion) is no
+    range a person thinks in, so a count without a glossary maximum reads 'positive'."""
+    low, unit = ind.minimum, unit_of(ind)
+    if ind.maximum is None and ind.kind is not IndicatorKind.RATE:
+        return "positive ou nulle" if low == 0 else (
+            "quelconque" if low is None else f"au moins {fmt(low, unit)}")
     if low is None:
         return f"au plus {fmt(ind.upper_bound, unit)}"
     return f"entre {fmt(low, unit)} et {fmt(ind.upper_bound, unit)}"
@@ -116,10 +120,10 @@ def check(form: ThresholdForm, catalog: Catalog, cell: Cell) -> dict:
         unit = unit_of(ind) if ind else ""
         if above and leave > level:
             errors["leave"] = (f"La fin d'alerte ne peut pas dépasser le seuil "
-                               f"({fmt(level, unit)}) : elle se place au seuil ou en dessous.")
+                               f"({exact(level, unit)}) : elle se place au seuil ou en dessous.")
         elif not above and leave < level:
             errors["leave"] = (f"La fin d'alerte ne peut pas être sous le seuil "
-                               f"({fmt(level, unit)}) : elle se place au seuil ou au-dessus.")
+                               f"({exact(level, unit)}) : elle se place au seuil ou au-dessus.")
     rule: dict = {"kind": "level", "indicator": v["indicator"],
                   ("above" if above else "below"): level}
     if leave is not None:

@@ -8,7 +8,7 @@ from thresholds.rules import ChangeRule, FreshnessRule, GapRule, LevelRule, Shif
 from thresholds.subscriptions import Subscription
 from veille.catalog import Catalog
 from veille.model import Severity
-from veille.wording import KIND_FR, count, fmt, span, unit_of
+from veille.wording import KIND_FR, count, exact, span, unit_of
 
 INCLUDE_FR = {"iris": "chacun de ses IRIS", "quartier": "chacun de ses quartiers",
               "qpv": "chacun de ses QPV", "commune": "chacune de ses communes",
@@ -42,13 +42,13 @@ def rule_sentence(sub: Subscription, catalog: Catalog) -> str:
         name, unit = _label(catalog, rule.indicator)
         up = rule.above is not None
         text = (f"Alerte si {name} {'dépasse' if up else 'descend sous'} "
-                f"{fmt(rule.level, unit)} {where}")
+                f"{exact(rule.level, unit)} {where}")
         if rule.leave is not None and rule.leave != rule.level:
             text += (f" ; l'alerte reste ouverte jusqu'à ce que la valeur repasse "
-                     f"{'sous' if up else 'au-dessus de'} {fmt(rule.leave, unit)}")
+                     f"{'sous' if up else 'au-dessus de'} {exact(rule.leave, unit)}")
     elif isinstance(rule, ChangeRule):
         name, unit = _label(catalog, rule.indicator)
-        by = fmt(rule.by, "%" if rule.mode == "relative" else unit)
+        by = exact(rule.by, "%" if rule.mode == "relative" else unit)
         ind = catalog.indicators.get(rule.indicator)
         text = (f"Alerte si {name} {'augmente' if rule.direction == 'up' else 'diminue'} de "
                 f"plus de {by} en {span(rule.periods, ind.periodicity if ind else '')} "
@@ -58,7 +58,7 @@ def rule_sentence(sub: Subscription, catalog: Catalog) -> str:
         ref = {"commune": "sa commune", "parent": "son territoire parent"}.get(
             rule.reference) or catalog.territories[rule.reference].name
         text = (f"Alerte si {name} est {'au-dessus' if rule.side == 'above' else 'en dessous'}"
-                f" de {ref} de plus de {fmt(rule.by, 'pts')} {where}")
+                f" de {ref} de plus de {exact(rule.by, 'pts')} {where}")
     elif isinstance(rule, ShiftRule):
         what = ", ".join(_label(catalog, c)[0] for c in rule.indicators) or (
             "tout indicateur des thèmes " + ", ".join(t.label_fr for t in rule.themes)

@@ -33,7 +33,19 @@ def fmt(value: float | None, unit: str = "", digits: int | None = None) -> str:
     unit = unit.strip()
     if not unit:
         return text
-    return f"{text}{NBSP}{unit}" if unit in {"%", "€", "€/m²"} else f"{text} {unit}"
+    if unit in {"%", "€", "€/m²"}:
+        return f"{text}{NBSP}{unit}"
+    if abs(value) >= 2 and unit.isalpha() and unit[-1] not in "sxz":
+        unit += "s"  # a glossary's unit written in the singular ('infraction') agrees
+    return f"{text} {unit}"
+
+
+def exact(value: float | None, unit: str = "") -> str:
+    """A level someone set, written as they set it (100,5 stays 100,5; up to 4 decimals)."""
+    if value is None:
+        return fmt(value, unit)
+    decimals = f"{value:.4f}".rstrip("0").split(".")[1]
+    return fmt(value, unit, len(decimals))
 
 
 def count(n: int | None, noun: str, plural: str | None = None) -> str:
@@ -141,12 +153,12 @@ def headline(kind: str, basis: dict[str, Any], indicator: str, territory: str,
             value > level if above else value < level)
         if crossed or rule.get("leave") is None:
             return (f"{indicator} – {territory} : {fmt(value, unit)} {during(period)}, {side} "
-                    f"du seuil de {fmt(level, unit)}")
+                    f"du seuil de {exact(level, unit)}")
         back = "redescendue sous" if above else "remontée au-dessus de"
         end = "sous" if above else "au-dessus de"
         return (f"{indicator} – {territory} : {fmt(value, unit)} {during(period)} ; la "
-                f"valeur est {back} le seuil de {fmt(level, unit)}, mais l'alerte reste "
-                f"ouverte jusqu'à ce qu'elle passe {end} {fmt(rule['leave'], unit)}")
+                f"valeur est {back} le seuil de {exact(level, unit)}, mais l'alerte reste "
+                f"ouverte jusqu'à ce qu'elle passe {end} {exact(rule['leave'], unit)}")
     if kind == "change":
         change = basis.get("change")
         mode_unit = "%" if rule.get("mode") == "relative" else unit

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
+from digests.present import portrait_path
 from review.auth import User, current_user, require
 from review.decide import STATUS_FR
 from review.scope import can_read_commune_note, cell_in_scope, check_series
@@ -73,15 +74,15 @@ def series_page(request: Request, indicator: str, territory: str,
                           unit=unit_of(ind), axis_label=axis_label(ind), changes=changes,
                           breaks=[b.period for b in ind.breaks], revised=revised)
     commune = catalog.commune_of(territory)
-    year = max(points)[:4] if points else None
+    note = portrait_path(catalog, territory, max(points)[:4] if points else "")
     cells = [c for c in directory(catalog).values() if c.kind.value == "ccas"
              and cell_in_scope(user, catalog, c) and catalog.within(c.scope, territory)]
     return render(request, "series.html", user=user, data=data, indicator=ind,
                   territory=catalog.territories[territory], chart=series_figure_svg(figure),
                   shifts=shifts, kinds=KIND_FR, statuses=STATUS_FR, fmt=fmt,
                   unit=unit_of(ind), revised=set(revised),
-                  portrait=(f"/portrait/{year}/commune/{commune}" if year and commune
-                            and can_read_commune_note(user, commune) else None),
+                  portrait=note if note and "/commune/" in note and commune
+                  and can_read_commune_note(user, commune) else None,
                   new_rule=(f"/abonnements/nouveau?cellule={cells[0].id}&indicator={indicator}"
                             f"&territory={territory}" if cells else None))
 

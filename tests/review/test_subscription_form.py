@@ -109,3 +109,11 @@ def test_periods_and_counts_are_written_out() -> None:
     assert count(1, "période") == "1 période" and count(4, "période") == "4 périodes"
     assert span(12, "2025-05") == "12 mois" and span(4, "2024-Q2") == "4 trimestres"
     assert span(1, "2024") == "1 an"
+
+
+def test_a_level_is_written_as_it_was_set() -> None:
+    from veille.wording import exact, fmt
+
+    assert exact(100.5, "%") == "100,5\u202f%" and fmt(100.5, "%") == "100\u202f%"
+    assert exact(42.25) == "42,25" and exact(1500.0, "foyers") == "1\u202f500 foyers"
+    assert fmt(739, "infraction") == "739 infractions" and fmt(1, "infraction") == "1 infraction"
