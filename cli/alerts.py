@@ -262,6 +262,7 @@ def digests_send(
 @digests_app.command("list")
 def digests_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     """List composed messages (digests, alerts, retractions) and their status."""
+    from digests.present import DIGEST_STATUS_FR
     from veille.store import notifications as store
 
     runtime = open_workspace(workspace)
@@ -270,7 +271,8 @@ def digests_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
     with runtime.engine.connect() as conn:
         for row in store.list_digests(conn):
             table.add_row(_local(row["created_at"]), row["digest_id"], row["kind"],
-                          str(row["alert_count"]), row["status"], row["subject"])
+                          str(row["alert_count"]),
+                          DIGEST_STATUS_FR.get(row["status"], row["status"]), row["subject"])
     console.print(table)
 
 

@@ -34,6 +34,11 @@ def serve(
     runner = EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine, runtime.clock)
     app = create_app(runtime, after_decision=runner.run_pending, warm=True)
     console.print(f"Site de l'observatoire : http://{host}:{port}/ (Ctrl+C pour arrêter)")
+    base = runtime.workspace.settings.base_url
+    if base.startswith(("http://127.0.0.1:", "http://localhost:")) and not base.rstrip(
+            "/").endswith(f":{port}"):
+        console.print(f"[yellow]Les liens des synthèses pointent vers {base} (base_url de "
+                      f"veille.yaml), pas vers ce port : corrigez base_url.[/yellow]")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

@@ -13,11 +13,25 @@ from typing import Any
 
 from veille.catalog import Catalog
 from veille.clock import PARIS
-from veille.model import Cell, Severity, TerritoryKind, Theme
-from veille.wording import KIND_FR, certainty, fmt, headline, signed
+from veille.model import Cell, CellKind, Severity, TerritoryKind, Theme
+from veille.wording import (
+    KIND_FR,
+    certainty,
+    count,
+    during,
+    exact,
+    fmt,
+    headline,
+    signed,
+    span,
+    unit_of,
+)
 
 KIND_ORDER = {TerritoryKind.EPCI: 0, TerritoryKind.COMMUNE: 1, TerritoryKind.QPV: 2,
               TerritoryKind.QUARTIER: 3, TerritoryKind.IRIS: 4}
+DIGEST_STATUS_FR = {"pending": "à envoyer", "empty": "rien à signaler", "sent": "envoyée",
+                    "partial": "envoyée en partie", "failed": "échec de l'envoi"}
+"""A message's status (``digests.send``) as its readers say it."""
 SCHEDULE_FR = {"weekly": "hebdomadaire", "monthly": "mensuelle", "immediate": "immédiate"}
 
 
@@ -29,7 +43,7 @@ class AlertView:
     how_much: str
     compared_with: str
     how_sure: str
-    link: str | None
+    links: list[tuple[str, str]]
     chart: bytes | None = None
     status: str = "active"
 
@@ -67,16 +81,52 @@ def _names(catalog: Catalog, alert: dict[str, Any]) -> tuple[str, str, str]:
     ind = catalog.indicators.get(alert["indicator"])
     territory = catalog.territories.get(alert["territory"])
     return (ind.label if ind else alert["indicator"],
-            territory.name if territory else alert["territory"], ind.unit if ind else "")
+            territory.name if territory else alert["territory"], unit_of(ind) if ind else "")
 
 
-def link_for(alert: dict[str, Any], catalog: Catalog, base_url: str) -> str | None:
+NEIGHBOURHOODS = {TerritoryKind.QUARTIER, TerritoryKind.QPV, TerritoryKind.IRIS}
+
+
+def portrait_path(catalog: Catalog, code: str, year: str) -> str | None:
+    """The site's portrait note of a territory's commune (or of the agglomeration) for
+    ``year``; None where the workspace has no portrait (it is built under an EPCI)."""
+    territory = catalog.territories.get(code)
+    if territory is None or not year.isdigit():
+        return None
+    if territory.kind is TerritoryKind.EPCI:
+        return f"/portrait/{year}"
+    commune = catalog.commune_of(code)
+    if commune is None or not any(a.kind is TerritoryKind.EPCI
+                                  for a in catalog.ancestors(commune)):
+        return None
+    return f"/portrait/{year}/commune/{commune}"
+
+
+def links_for(alert: dict[str, Any], catalog: Catalog, base_url: str,
+              cell: Cell | None = None) -> list[tuple[str, str]]:
+    """The pages of the site this alert's reader may open, as (text, URL): the series,
+    the portrait note and, for the observatory's analysts only, the shift's review page.
+
+    A cell's members open what their role reads (``review.scope``): a CCAS director any
+    series of the commune; a CLSPD member its neighbourhoods' series and the commune note;
+    analysts everything. Provider contacts have no account, so no link."""
+    kind = cell.kind if cell is not None else CellKind.OBSERVATORY
+    territory = catalog.territories.get(alert["territory"])
+    if kind is CellKind.PROVIDER or territory is None:
+        return []
     base = base_url.rstrip("/")
-    if alert["rule_kind"] == "shift" and alert.get("shift_id"):
-        return f"{base}/revue/shifts/{alert['shift_id']}"
-    if alert["territory"] in catalog.territories:
-        return f"{base}/portrait/{catalog.commune_of(alert['territory']) or alert['territory']}"
-    return None
+    out: list[tuple[str, str]] = []
+    if alert["indicator"] in catalog.indicators and (
+            kind is not CellKind.CLSPD or territory.kind in NEIGHBOURHOODS):
+        out.append(("Voir la série", f"{base}/series/{alert['indicator']}/{territory.code}"))
+    year = str((alert.get("basis") or {}).get("period") or alert.get("period") or "")[:4]
+    note = portrait_path(catalog, territory.code, year)
+    if note is not None and (kind is CellKind.OBSERVATORY or "/commune/" in note):
+        out.append(("Portrait de la commune" if "/commune/" in note else
+                    "Portrait de territoire", base + note))
+    if kind is CellKind.OBSERVATORY and alert.get("shift_id"):
+        out.append(("Examiner la détection", f"{base}/revue/evolution/{alert['shift_id']}"))
+    return out
 
 
 def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str]:
@@ -86,16 +136,20 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
     rule = b.get("rule") or {}
     what = headline(kind, b, label, place, unit)
     if kind == "level":
-        level = rule.get("above", rule.get("below"))
-        return (what, f"{fmt(b.get('value'), unit)} en {b.get('period')}",
-                f"seuil fixé par la cellule : {fmt(level, unit)} (fin d'alerte à "
-                f"{fmt(rule.get('leave', level), unit)})",
+        above = rule.get("above") is not None
+        level = rule.get("above") if above else rule.get("below")
+        end = (f" ; l'alerte s'arrête quand la valeur repasse "
+               f"{'sous' if above else 'au-dessus de'} {exact(rule['leave'], unit)}"
+               if rule.get("leave") is not None else "")
+        return (what, f"{fmt(b.get('value'), unit)} {during(b.get('period'))}",
+                f"seuil fixé par la cellule : {exact(level, unit)}{end}",
                 "constat direct sur les données transmises, sans estimation")
     if kind == "change":
         mode_unit = "%" if rule.get("mode") == "relative" else unit
         return (what, signed(b.get("change") or 0.0, mode_unit),
-                f"{fmt(b.get('then'), unit)} en {b.get('period_then')} ({rule.get('periods')} "
-                f"période(s) plus tôt) ; seuil {fmt(rule.get('by'), mode_unit)}",
+                f"{fmt(b.get('then'), unit)} {during(b.get('period_then'))} "
+                f"({span(rule.get('periods'), b.get('period_then'))} plus tôt) ; seuil "
+                f"{fmt(rule.get('by'), mode_unit)}",
                 "constat direct sur les données transmises, sans estimation")
     if kind == "gap":
         return (what, signed(b.get("gap") or 0.0, "pts"),
@@ -108,11 +162,12 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
             compared = "tendance attendue d'après l'historique de la série"
         else:
             rel = b.get("rel_change")
-            how_much = signed(b.get("abs_change") or 0.0, unit) + (
+            step = "points" if unit == "%" else unit  # a rate moves by points, not by %
+            how_much = signed(b.get("abs_change") or 0.0, step) + (
                 f" ({signed(rel * 100, '%')})" if rel is not None else "")
-            compared = (f"{fmt(b.get('expected'), unit)} attendu (intervalle "
-                        f"{fmt(b.get('interval_low'), unit)} à "
-                        f"{fmt(b.get('interval_high'), unit)}), {b.get('baseline')}")
+            compared = (f"attendu : {fmt(b.get('expected'), unit)} (intervalle de "
+                        f"{fmt(b.get('interval_low'))} à {fmt(b.get('interval_high'), unit)}), "
+                        f"d'après {b.get('baseline')}")
         sure = certainty(b.get("q_value"))
         state = "confirmée par l'observatoire" if b.get("reviewed") else (
             "détection non encore revue par l'observatoire")
@@ -127,28 +182,28 @@ def explain(alert: dict[str, Any], catalog: Catalog) -> tuple[str, str, str, str
                 "constat sur les livraisons reçues")
     if kind == "quarantine":
         problems = "; ".join(b.get("summary") or [])
-        return (what, f"{b.get('problem_count')} problème(s)", problems or "voir le rapport",
+        return (what, count(b.get('problem_count'), 'problème'), problems or "voir le rapport",
                 "contrôle automatique du fichier ; les lignes valides n'ont pas été "
                 "enregistrées à moitié")
     if kind == "failure":
-        return (what, f"{b.get('attempts')} tentative(s)", f"dernière erreur : {b.get('error')}",
+        return (what, count(b.get('attempts'), 'tentative'), f"dernière erreur : {b.get('error')}",
                 "journal des envois")
     return what, "", "", ""
 
 
 def alert_view(alert: dict[str, Any], catalog: Catalog, base_url: str,
-               chart: bytes | None = None) -> AlertView:
+               chart: bytes | None = None, cell: Cell | None = None) -> AlertView:
     what, how_much, compared, sure = explain(alert, catalog)
     severity = Severity(alert["severity"]).label_fr if alert["severity"] in {
         s.value for s in Severity} else alert["severity"]
     return AlertView(headline=alert["message"], severity=severity, what=what,
                      how_much=how_much, compared_with=compared, how_sure=sure,
-                     link=link_for(alert, catalog, base_url), chart=chart,
+                     links=links_for(alert, catalog, base_url, cell), chart=chart,
                      status=alert.get("status", "active"))
 
 
 def group(alerts: list[dict[str, Any]], catalog: Catalog, base_url: str,
-          charts: dict[str, bytes]) -> list[TerritoryGroup]:
+          charts: dict[str, bytes], cell: Cell | None = None) -> list[TerritoryGroup]:
     """By territory (agglomeration, communes, then neighbourhoods), then by theme."""
     by_place: dict[str, dict[str, list[AlertView]]] = {}
     order: dict[str, tuple] = {}
@@ -160,7 +215,7 @@ def group(alerts: list[dict[str, Any]], catalog: Catalog, base_url: str,
         ind = catalog.indicators.get(alert["indicator"])
         theme = ind.theme.label_fr if ind else "Livraisons et envois"
         by_place.setdefault(name, {}).setdefault(theme, []).append(
-            alert_view(alert, catalog, base_url, charts.get(alert["dedup_key"])))
+            alert_view(alert, catalog, base_url, charts.get(alert["dedup_key"]), cell))
     return [TerritoryGroup(name, [ThemeGroup(theme, views) for theme, views in sorted(
                 by_place[name].items(), key=lambda kv: theme_order.get(kv[0], 99))])
             for name in sorted(by_place, key=lambda n: order[n])]
@@ -174,18 +229,19 @@ def digest_view(cell: Cell, kind: str, alerts: list[dict[str, Any]],
                 ended: list[dict[str, Any]], catalog: Catalog, base_url: str,
                 charts: dict[str, bytes], now: dt.datetime) -> DigestView:
     """A scheduled digest, or an immediate message (one or several alerts)."""
-    groups = group(alerts, catalog, base_url, charts)
+    groups = group(alerts, catalog, base_url, charts, cell)
     n = len(alerts)
+    new = "nouvelle alerte" if n < 2 else "nouvelles alertes"
     if kind == "digest":
         subject = (f"[veille] {cell.name} – synthèse {SCHEDULE_FR[cell.schedule]} : "
-                   f"{n} alerte(s)")
+                   f"{count(n, 'alerte')}")
         intro = (f"Synthèse {SCHEDULE_FR[cell.schedule]} de la cellule « {cell.name} » : "
-                 f"{n} nouvelle(s) alerte(s), regroupées par territoire puis par thème.")
+                 f"{fmt(n)} {new}, regroupées par territoire puis par thème.")
     elif n == 1 and not ended:
         subject = f"[veille] {alerts[0]['message']}"[:290]
         intro = f"Alerte pour la cellule « {cell.name} »."
     else:
-        subject = f"[veille] {cell.name} – {n} nouvelle(s) alerte(s)"
+        subject = f"[veille] {cell.name} – {fmt(n)} {new}"
         intro = f"Alertes pour la cellule « {cell.name} »."
     ended_lines = [f"{a['message']} – fin d'alerte le {local_time(a['resolved_at'])}"
                    if a.get("resolved_at") else a["message"] for a in ended]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -74,13 +74,16 @@ class ChartSet:
 
 def render_html(portrait: Portrait, *, notes: list[Note] | None = None,
                 web: bool = False, env: Environment | None = None,
-                nav: str = "") -> str:
-    """The portrait (or only ``notes`` of it, for a scoped reader) as one HTML document."""
+                nav: str = "", series_url: Callable[[str, str], str | None] | None = None,
+                ) -> str:
+    """The portrait (or only ``notes`` of it, for a scoped reader) as one HTML document;
+    on the site, ``series_url(indicator, territory)`` links each line to its series page
+    (None where the reader may not open it)."""
     env = env or environment()
     charts = ChartSet()
     return env.get_template("portrait.html").render(
         portrait=portrait, notes=notes if notes is not None else portrait.notes(),
-        chart=charts.uri, web=web, nav=nav)
+        chart=charts.uri, web=web, nav=nav, series_url=series_url or (lambda *_: None))
 
 
 def render_pdf(html: str, target: Path | None = None) -> bytes:

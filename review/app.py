@@ -19,7 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from portrait.published import PublishedCache
 from portrait.render import environment
-from review.auth import SESSION_TTL, LoginRequired, secret_key
+from review.auth import SESSION_TTL, LoginRequired, current_user, secret_key
 from review.pages import digests, login, portrait, queue, series, shift, subscriptions
 from review.site import PortraitCache, render
 from veille.runtime import Runtime
@@ -58,8 +58,12 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
     async def _http(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        try:  # the page keeps its menu for the person who hit the error
+            user = current_user(request)
+        except LoginRequired:
+            user = None
         return render(request, "error.html", status_code=exc.status_code,
-                      status=exc.status_code, message=exc.detail, user=None)
+                      status=exc.status_code, message=exc.detail, user=user)
 
     if warm:
         threading.Thread(target=app.state.published.warm, daemon=True).start()

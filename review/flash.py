@@ -15,6 +15,7 @@ from review.decide import DECISION_ERRORS, STATUS_FR
 TEXTS: dict[str, str] = {
     "abonnement-enregistre": "Abonnement enregistré.",
     "abonnement-supprime": "Abonnement supprimé.",
+    "abonnement-modifie": "Abonnement modifié.",
     **{f"decision-{status}": f"Décision enregistrée : {label}."
        for status, label in STATUS_FR.items()},
     **{f"refus-{code}": f"Refusé : {text}." for code, text in DECISION_ERRORS.items()},

@@ -112,12 +112,14 @@ def last_closed(periodicity: Periodicity, today: dt.date) -> str:
 
 
 def label_fr(label: str) -> str:
-    """French label for readers: 'mars 2024', 'T1 2024', '2024'."""
+    """French label for readers: 'mars 2024', '1er trimestre 2024', '2e trimestre 2024',
+    '2024'."""
     periodicity = periodicity_of(label)
     if periodicity is Periodicity.ANNUAL:
         return label
     if periodicity is Periodicity.QUARTERLY:
-        return f"T{label[6]} {label[:4]}"
+        rank = "1er" if label[6] == "1" else f"{label[6]}e"
+        return f"{rank} trimestre {label[:4]}"
     months = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
               "septembre", "octobre", "novembre", "décembre"]
     return f"{months[int(label[5:]) - 1]} {label[:4]}"

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from digests.present import DIGEST_STATUS_FR
 from review.auth import User, current_user, require
 from review.scope import cell_in_scope, check_cell
 from review.site import render, runtime_of
@@ -26,7 +27,8 @@ def digests_page(request: Request, user: Annotated[User, Depends(current_user)])
         rows = [d for d in notifications.list_digests(conn)
                 if (c := cells.get(d["cell_id"])) is not None
                 and cell_in_scope(user, runtime.catalog, c)]
-    return render(request, "digests.html", user=user, digests=rows, cells=cells)
+    return render(request, "digests.html", user=user, digests=rows, cells=cells,
+                  statuses=DIGEST_STATUS_FR)
 
 
 @router.get("/syntheses/{digest_id:path}")

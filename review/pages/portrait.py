@@ -5,6 +5,7 @@ Readers and analysts read every note; CCAS and CLSPD members the note of their c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -16,7 +17,7 @@ from portrait.build import PortraitError, build_portrait, root_of, roots
 from portrait.model import Note, Portrait
 from portrait.render import render_html, render_pdf
 from review.auth import User, current_user
-from review.scope import can_read_commune_note
+from review.scope import can_read_commune_note, can_read_series
 from review.site import runtime_of
 from veille.store.schema import deliveries, observations, review_decisions
 
@@ -50,6 +51,13 @@ def _nav(request: Request, user: User, period: str, portrait: Portrait) -> str:
         user=user, period=period, portrait=portrait, csrf=request.session.get("csrf", ""),
         can=lambda code: can_read_commune_note(user, code),
         roots=roots(runtime_of(request).catalog))
+
+
+def _series_link(request: Request, user: User) -> Callable[[str, str], str | None]:
+    """Each portrait line's series page, where this reader may open it."""
+    catalog = runtime_of(request).catalog
+    return lambda ind, code: (f"/series/{ind}/{code}" if can_read_series(user, catalog, code)
+                              else None)
 
 
 def latest_year(request: Request) -> str:
@@ -111,7 +119,8 @@ async def _root_page(request: Request, period: str, code: str | None, user: User
         return RedirectResponse(f"/portrait/{period}/commune/{user.commune}", status_code=303)
     portrait = await run_in_threadpool(portrait_for, request, period, code)
     html = render_html(portrait, notes=[portrait.agglomeration], web=True,
-                       nav=_nav(request, user, period, portrait))
+                       nav=_nav(request, user, period, portrait),
+                       series_url=_series_link(request, user))
     return HTMLResponse(html)
 
 
@@ -145,5 +154,6 @@ async def commune_note(request: Request, period: str, code: str,
                        user: Annotated[User, Depends(current_user)]) -> Response:
     portrait, note = await run_in_threadpool(_commune, request, user, period, code)
     html = render_html(portrait, notes=[note], web=True,
-                       nav=_nav(request, user, period, portrait))
+                       nav=_nav(request, user, period, portrait),
+                       series_url=_series_link(request, user))
     return HTMLResponse(html)

@@ -82,13 +82,17 @@ def test_monthly_digest_by_email_in_french_without_secret_values(world, smtp):
     assert sorted(r for _, rcpts in smtp.envelopes for r in rcpts) == [
         "amina.diallo@ville-une.example", "paul.girard@ville-une.example"]
     subjects = {m["Subject"] for m in smtp.messages}
-    assert subjects == {"[veille] CCAS de Ville-Une – synthèse mensuelle : 1 alerte(s)"}
+    assert subjects == {"[veille] CCAS de Ville-Une – synthèse mensuelle : 1 alerte"}
     for body in smtp.bodies():
         assert "Précarité sociale et monétaire" in body
         assert "De combien" in body and "Par rapport à" in body and "Fiabilité" in body
         assert "5\u202f072" in body  # the commune's value, French thousands separator
         assert "seuil" in body
-        assert "https://veille.example/portrait/99001" in body
+        # links to the pages a CCAS director reads: the series and the commune's note
+        assert "https://veille.example/series/caf_rsa/99001" in body
+        assert "https://veille.example/portrait/2026/commune/99001" in body
+        assert "/revue/" not in body  # the review pages are the analysts'
+        assert "alerte(s)" not in body and "2026-01" not in body
         for secret in ("5068", "5\u202f068", "4\u202ffoyers", " 4 foyers", "4995"):
             assert secret not in body
     html = next(p for p in smtp.messages[0].walk() if p.get_content_type() == "text/html")
@@ -119,9 +123,13 @@ def test_immediate_alert_to_json_webhook_and_retraction_to_those_told(world, smt
     assert composed == [c for c in composed if c.startswith("clspd-un:alerte:")]
     assert len(hook.accepted) == 1
     sent = hook.accepted[0]
-    assert "Cambriolages de logement – Nord : hausse significative en 2025-Q4" in sent["title"]
+    assert ("Cambriolages de logement – Nord : hausse significative au 4e trimestre 2025"
+            in sent["title"])
     assert "très probable" in sent["message"]
-    assert "https://veille.example/revue/shifts/abc123" in sent["message"]
+    # a CLSPD member: the neighbourhood's series and the commune's note, not the review page
+    assert "https://veille.example/series/cambriolages/Q-UN-NORD" in sent["message"]
+    assert "https://veille.example/portrait/2025/commune/99001" in sent["message"]
+    assert "/revue/" not in sent["message"]
     # the shift is withdrawn after a revision: a short retraction to those who were told
     world.clock.advance(dt.timedelta(days=3))
     retracted = route(ShiftRetracted(occurred_at=world.clock.now(), shift_id="abc123",

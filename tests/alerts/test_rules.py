@@ -83,7 +83,8 @@ def test_change_over_k_periods_relative_in_neighbourhoods(world):
         ("Q-UN-NORD", "2025-06"): 120.0, ("Q-UN-SUD", "2025-06"): 210.0})
     raised = _route(world, event)
     assert [(e.territory, e.period) for e in raised] == [("Q-UN-NORD", "2025-06")]
-    assert "+20" in raised[0].message and "2024-06" in raised[0].message
+    assert "+20" in raised[0].message and "juin 2024" in raised[0].message
+    assert "en 12 mois" in raised[0].message
 
 
 def test_gap_to_the_commune_widening(world):
@@ -118,7 +119,7 @@ def test_freshness_rule_raises_then_resolves(world):
     assert watch_freshness(world.clock.now(), routing=routing, engine=world.engine) == []
     world.clock.set(dt.datetime(2026, 3, 5, tzinfo=dt.UTC))  # 64 days
     raised = watch_freshness(world.clock.now(), routing=routing, engine=world.engine)
-    assert _names(raised) == ["AlertRaised"] and "aucune donnée depuis 2025-12" in (
+    assert _names(raised) == ["AlertRaised"] and "aucune donnée depuis décembre 2025" in (
         raised[0].message)
     assert watch_freshness(world.clock.now(), routing=routing, engine=world.engine) == []
     _route(world, world.observe("caf_rsa", {("99001", "2026-01"): 310.0}))

@@ -83,8 +83,9 @@ def test_ccas_director_sees_only_own_cells_and_cannot_change_others(browser, sit
     outside = browser.post("/abonnements", {"cell": "ccas-une", "label": "dehors",
                                             "indicator": "caf_rsa", "territory": "Q-DEUX-EST",
                                             "kind": "level", "threshold": "10"})
-    assert outside.status_code == 400
-    assert "outside the territory of cell &#39;ccas-une&#39;" in outside.text
+    assert outside.status_code == 422  # the form again, the French reason beside the field
+    assert ('<p class="error" id="err-territory" role="alert">Ce territoire n&#39;est pas '
+            'dans le périmètre de la cellule.</p>') in outside.text
     text = (site.runtime.workspace.catalog_dir / "subscriptions.yaml").read_text()
     assert "intrus" not in text and "dehors" not in text and "rsa-deux" in text
 

@@ -149,22 +149,25 @@ def test_the_banner_shows_no_text_of_the_url_and_a_forged_id_is_refused(served,
     assert page.locator(".flash").count() == 0
     assert "suspendu" not in page.inner_text("body")
 
-    form = page.locator("#cell-ccas-une form.add")
+    page.click("text=Nouveau seuil pour CCAS de Ville-Une")
+    form = page.locator("form.threshold")
     form.locator("select[name=kind]").select_option("shift")
     form.locator("input[name=label]").fill("RSA, toute la commune")
-    form.locator("button[type=submit]").click()
+    form.locator("button[value=enregistrer]").click()
     page.wait_for_load_state("networkidle")
     assert page.inner_text(".flash") == "Abonnement enregistré."
     assert "RSA, toute la commune" in page.inner_text("#cell-ccas-une")
 
     before = path.read_text(encoding="utf-8")
+    page.click("text=Nouveau seuil pour CCAS de Ville-Une")
     page.evaluate("""() => {
         const input = document.createElement('input');
         input.type = 'hidden'; input.name = 'sub_id'; input.value = 'rsa-deux';
-        document.querySelector('#cell-ccas-une form.add').appendChild(input);
+        document.querySelector('form.threshold').appendChild(input);
     }""")
+    page.fill("#threshold", "10")
     with page.expect_navigation() as navigation:
-        page.locator("#cell-ccas-une form.add button[type=submit]").click()
+        page.locator("form.threshold button[value=enregistrer]").click()
     assert navigation.value is not None and navigation.value.status == 400
     assert "son identifiant est attribué par le site" in page.inner_text("p.error")
     assert path.read_text(encoding="utf-8") == before
