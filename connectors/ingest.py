@@ -148,7 +148,7 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
             periods=periods, indicators=indicators, observation_count=len(frame),
             secret_count=secret,
             series_count=int(frame[["indicator", "territory"]].drop_duplicates().shape[0]),
-            revised_count=len(revision.changed))
+            revised_count=len(revision.changed), former_codes=dict(parsed.former_codes))
         record_event(conn, recorded)
         out.append(recorded)
         if revision.superseded_rows:
