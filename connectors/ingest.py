@@ -93,7 +93,7 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
-    return IngestOutcome(_record(received, parsed, engine, clock), parsed)
+    return IngestOutcome(_record(received, parsed, engine, clock, workspace), parsed)
 
 
 def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace,
@@ -124,8 +124,19 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     return event
 
 
+def _accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
+                     ) -> str | None:
+    """An accepted delivery gets a report only when it has something to say: rows read
+    through a merged commune's former code. It sits in ``reports/<delivery id>/``."""
+    if not parsed.former_codes:
+        return None
+    folder = workspace.root / "reports" / f"{received.delivery_id:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(write_report(parsed, folder / received.filename))
+
+
 def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
-            clock: Clock) -> list[Event]:
+            clock: Clock, workspace: Workspace) -> list[Event]:
     frame = parsed.observations
     periods = sorted(frame["period"].unique().tolist())
     indicators = sorted(frame["indicator"].unique().tolist())
@@ -141,7 +152,7 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
             conn, received.delivery_id, rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
             revised_count=len(revision.changed), periods=periods,
-            indicators=indicators)
+            indicators=indicators, report_path=_accepted_report(received, parsed, workspace))
         recorded = ObservationsRecorded(
             occurred_at=now, delivery_id=received.delivery_id,
             content_hash=received.content_hash, convention_id=received.convention_id,

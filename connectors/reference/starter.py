@@ -111,7 +111,7 @@ def write_catalog(workspace: Path, tree: Tree, infra: list[Node], options: dict[
     cells = _cells(tree, out.territories.entries)
     current_cells = _read_cells(catalog / "cells.yaml")
     out.cells = merge(cells, current_cells, state.get("cells", {}))
-    if out.cells.added or out.cells.updated or not (catalog / "cells.yaml").exists():
+    if out.cells.changed or not (catalog / "cells.yaml").exists():
         out.cells_rewritten = _write_cells(catalog / "cells.yaml", out.cells, current_cells)
     write_state(catalog, {"territories": generated, "cells": cells, "options": options})
     return out
@@ -183,15 +183,19 @@ cells:
 
 
 def _write_cells(path: Path, result: Merge, before: dict[str, Any]) -> bool:
-    """Append the new cells to the analyst's file, comments kept; rewrite the whole file
-    (saying so) only when cells init wrote were updated or the file is not a block list.
-    Returns True when the file was rewritten."""
-    new = [result.entries[k] for k in result.added]
-    if path.is_file() and not result.updated:
+    """Edit the analyst's file in place, comments kept: the blocks of the cells init wrote
+    and updates are replaced, new cells appended. The whole file is rewritten (and the
+    command says so) only when that cannot be done. Returns True when it was rewritten."""
+    if path.is_file():
         text = path.read_text(encoding="utf-8")
-        appended = text + ("" if text.endswith("\n") else "\n") + "".join(map(_cell_text, new))
-        if _read_cells_text(appended) == {**before, **{c["id"]: c for c in new}}:
-            write_atomic(path, appended)
+        for key in result.updated:
+            old = _cell_text(before[key])
+            text = (text.replace(old, _cell_text(result.entries[key]))
+                    if text.count(old) == 1 else "")
+        text += ("" if not text or text.endswith("\n") else "\n") + "".join(
+            _cell_text(result.entries[k]) for k in result.added)
+        if text and _read_cells_text(text) == result.entries:
+            write_atomic(path, text)
             return False
     rewritten = path.is_file()
     write_atomic(path, CELLS_HEADER + "".join(_cell_text(c) for c in result.entries.values()))
