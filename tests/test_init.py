@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SHARED_DATA
 from typer.testing import CliRunner
 
 from cli.common import console
 from cli.main import app
 from veille.catalog import load_catalog
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # as tests/conftest.py
 COG = SHARED_DATA / "insee-cog-2025" / "v_commune_2025.csv"
 EPCI = SHARED_DATA / "insee-epci-2025" / "epci.json"
 POPULATION = SHARED_DATA / "insee-cog-2025" / "POPULATION_MUNICIPALE_COMMUNES_FRANCE.xlsx"

@@ -145,10 +145,11 @@ def _cells(tree: Tree, territories: dict[str, list[str]]) -> dict[str, dict[str,
     for code, (kind, name, _parent, _pop) in territories.items():
         if kind != "commune":
             continue
-        out[f"ccas-{code}"] = {"id": f"ccas-{code}", "name": f"CCAS {of(name)}", "kind": "ccas",
+        key = code.lower()  # cell ids are lower case: Corsica's 2A004 -> ccas-2a004
+        out[f"ccas-{key}"] = {"id": f"ccas-{key}", "name": f"CCAS {of(name)}", "kind": "ccas",
                                "scope": [code], "themes": CCAS_THEMES, "members": [],
                                "schedule": "monthly", "reviewed_only": True}
-        out[f"clspd-{code}"] = {"id": f"clspd-{code}",
+        out[f"clspd-{key}"] = {"id": f"clspd-{key}",
                                 "name": f"Cellule de veille du CLSPD {of(name)}",
                                 "kind": "clspd", "scope": [code], "themes": CLSPD_THEMES,
                                 "members": [], "schedule": "weekly", "reviewed_only": True}
