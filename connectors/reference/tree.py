@@ -62,6 +62,9 @@ def build_tree(codes: list[str], cog: Cog, epcis: dict[str, Epci],
                populations: Populations | None, departement_names: dict[str, str],
                region_names: dict[str, str]) -> Tree:
     tree = Tree()
+    # an EPCI file a year older than the COG lists merged communes under their old codes
+    epcis = {k: Epci(e.code, e.name, tuple(dict.fromkeys(cog.today(m) or m for m in e.members)))
+             for k, e in epcis.items()}
     selected = _select(codes, cog, epcis, tree)
     member_of = {m: e.code for e in epcis.values() for m in e.members}
     whole = [e for e in epcis.values()
