@@ -81,6 +81,9 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
             if row.status == "quarantined" and not received.duplicate and path not in taken:
                 console.print(f"[yellow]Quarantined[/yellow] {path.name}: report "
                               f"{row.report_path}")
+            elif row.report_path and not received.duplicate and path not in taken:
+                console.print(f"Acceptée avec remarques : {escape(path.name)}, rapport "
+                              f"{escape(row.report_path)}")
     for path in (p for p in summary.taken if p not in {q for q, _ in summary.outcomes}):
         console.print(f"[yellow]Déjà pris[/yellow] {escape(path.name)} : pris en charge par "
                       "un autre processus (un autre veille watch ou veille ingest).")

@@ -94,7 +94,7 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
-    return IngestOutcome(_record(received, parsed, catalog, engine, clock), parsed)
+    return IngestOutcome(_record(received, parsed, catalog, engine, clock, workspace), parsed)
 
 
 def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace,
@@ -140,8 +140,19 @@ def rollup_parents(conn: Connection, catalog: Catalog, frame: pd.DataFrame, deli
     return obs_store.supersede(conn, delivery_id, indicators, periods)
 
 
+def _accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
+                     ) -> str | None:
+    """An accepted delivery gets a report only when it has something to say: rows read
+    through a merged commune's former code. It sits in ``reports/<delivery id>/``."""
+    if not parsed.former_codes:
+        return None
+    folder = workspace.root / "reports" / f"{received.delivery_id:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(write_report(parsed, folder / received.filename))
+
+
 def _record(received: DeliveryReceived, parsed: Parsed, catalog: Catalog, engine: Engine,
-            clock: Clock) -> list[Event]:
+            clock: Clock, workspace: Workspace) -> list[Event]:
     frame = parsed.observations
     periods = sorted(frame["period"].unique().tolist())
     indicators = sorted(frame["indicator"].unique().tolist())
@@ -159,14 +170,14 @@ def _record(received: DeliveryReceived, parsed: Parsed, catalog: Catalog, engine
             conn, received.delivery_id, rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
             revised_count=len(revision.changed), periods=periods,
-            indicators=indicators)
+            indicators=indicators, report_path=_accepted_report(received, parsed, workspace))
         recorded = ObservationsRecorded(
             occurred_at=now, delivery_id=received.delivery_id,
             content_hash=received.content_hash, convention_id=received.convention_id,
             periods=periods, indicators=indicators, observation_count=len(frame),
             secret_count=secret,
             series_count=int(frame[["indicator", "territory"]].drop_duplicates().shape[0]),
-            revised_count=len(revision.changed))
+            revised_count=len(revision.changed), former_codes=dict(parsed.former_codes))
         record_event(conn, recorded)
         out.append(recorded)
         if revision.superseded_rows:

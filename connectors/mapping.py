@@ -8,6 +8,7 @@ vectorised over columns; only failing cells are looked at one by one.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +47,8 @@ class Parsed:
     observations: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     rows_read: int = 0
+    former_codes: Counter[str] = field(default_factory=Counter)
+    """Rows read through a merged commune's old code, by "old -> today"."""
 
     @property
     def ok(self) -> bool:
@@ -96,6 +99,7 @@ class _Mapper:
         self.table, self.conv, self.catalog, self.clock, self.name = (
             table, convention, catalog, clock, name)
         self.problems: list[Problem] = []
+        self.former: Counter[str] = Counter()
         self.frame = table.frame
         self.lines = table.lines
 
@@ -107,7 +111,7 @@ class _Mapper:
         unique = list(dict.fromkeys(self.problems))
         unique.sort(key=lambda p: (-1 if p.line is None else p.line,
                                    position.get(p.column or "", len(position))))
-        return Parsed(self.conv.id, obs, unique, self.table.rows)
+        return Parsed(self.conv.id, obs, unique, self.table.rows, self.former)
 
     def problem(self, line: int | None, column: str | None, value: str | None, expected: str,
                 kind: str) -> None:
@@ -127,7 +131,7 @@ class _Mapper:
         if not go_on or not self.apply_filters():
             return self.result()
         territory, territory_ok, problems = resolve_territories(
-            self.frame, self.lines, conv, self.catalog, table.file, table.sheet)
+            self.frame, self.lines, conv, self.catalog, table.file, table.sheet, self.former)
         self.problems += problems
         period, period_ok, problems = resolve_periods(
             self.frame, self.lines, conv, self.clock, self.name, table.file, table.sheet)

@@ -27,6 +27,7 @@ KIND_LABELS = {
     "missing_column": ("Colonne absente ou renommée", "Missing or renamed column"),
     "duplicate_column": ("Colonne en double dans l'en-tête", "Column repeated in the header"),
     "unknown_territory": ("Code territoire inconnu", "Unknown territory code"),
+    "former_code": ("Ancien code de commune fusionnée", "Former code of a merged commune"),
     "territory_level": ("Territoire hors du niveau convenu", "Territory outside the agreed level"),
     "unknown_indicator": ("Indicateur inconnu", "Unknown indicator"),
     "period": ("Période hors convention", "Period outside the convention"),
@@ -72,6 +73,12 @@ def _text(parsed: Parsed, name: str, csv_name: str) -> str:
         f"Problèmes / Problems : {len(problems)}",
         "",
     ]
+    if parsed.former_codes:
+        lines += [f"Anciens codes de communes fusionnées lus comme la commune d'aujourd'hui / "
+                  f"Former codes of merged communes read as today's commune : "
+                  f"{sum(parsed.former_codes.values())} ligne(s) / row(s)"]
+        lines += [f"  {key} : {n}" for key, n in sorted(parsed.former_codes.items())]
+        lines.append("")
     if not problems:
         lines.append("Aucun problème / No problems: the delivery was accepted.")
         return "\n".join(lines) + "\n"

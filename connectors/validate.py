@@ -93,6 +93,12 @@ def territory_problem(catalog: Catalog, convention: Convention, code: str, raw: 
     also = f" (same code on {others} other row(s))" if others else ""
     known = catalog.territories.get(code)
     shown = raw if raw == code else f"{raw}' (read as '{code}"
+    today = catalog.former_codes.get(code)
+    if known is None and today is not None:
+        return Problem(file, sheet, line, column, shown,
+                       f"today's code of the commune: '{code}' is the former code of a merged "
+                       f"commune, now '{today}', and this convention refuses former codes "
+                       f"(former_codes: refuse){also}", kind="former_code")
     if known is None:
         expected = (f"a territory code known to the catalog at {level.value} level or above"
                     f"{also}")

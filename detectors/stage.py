@@ -120,15 +120,7 @@ def _assemble(
             _window(matrix.denominator, rows, col_start, col_end, exp)
         codes = [matrix.territories[i] for i in rows]
         if ind.kind is IndicatorKind.COUNT:
-            pops = np.array(
-                [
-                    float(catalog.territories[c].population or np.nan)
-                    if c in catalog.territories
-                    else np.nan
-                    for c in codes
-                ]
-            )
-            np.copyto(exp, pops[:, None], where=np.isnan(exp))
+            np.copyto(exp, _populations(catalog, codes, periods), where=np.isnan(exp))
         keys += [(ind.code, c) for c in codes]
         kinds.append(np.full(rows.size, ind.kind.value, dtype=object))
         polarity.append(np.full(rows.size, ind.polarity.sign))
@@ -151,6 +143,15 @@ def _assemble(
         breaks=np.concatenate(breaks),
         parent=np.array(parent),
     )
+
+
+def _populations(catalog: Catalog, codes: list[str], periods: list[str]) -> np.ndarray:
+    """(codes x periods) exposure of a count: the population of each period's year."""
+    years = sorted({int(p[:4]) for p in periods})
+    column = np.array([years.index(int(p[:4])) for p in periods])
+    table = np.array([[float(catalog.population(c, y) or np.nan) for y in years]
+                      for c in codes]).reshape(len(codes), len(years))
+    return table[:, column]
 
 
 def _break_index(indicator: Indicator, periods: list[str]) -> int:

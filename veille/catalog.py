@@ -9,6 +9,8 @@ Layout of ``<workspace>/catalog``::
     providers.yaml         providers: [ {id, name, contact_url}, ... ]
     conventions/*.yaml     one convention per file
     cells.yaml             cells: [ {id, name, kind, scope, members, ...}, ... ] (optional)
+    former_codes.csv       code;commune;name  old codes of merged communes (optional)
+    populations.csv        code;year;population  populations by census year (optional)
 
 Every problem is reported with the file, the entry and the field, all at once, so that a
 person editing the files fixes them in one pass.
@@ -36,6 +38,7 @@ from veille.model import (
     TerritoryLink,
     error_text,
 )
+from veille.territory_files import population_in, read_former_codes, read_populations
 from veille.yamlfile import FileContentError, load_yaml, read_utf8
 
 M = TypeVar("M", bound=BaseModel)
@@ -80,6 +83,16 @@ class Catalog:
     providers: dict[str, Provider] = field(default_factory=dict)
     conventions: dict[str, Convention] = field(default_factory=dict)
     cells: dict[str, Cell] = field(default_factory=dict)
+    former_codes: dict[str, str] = field(default_factory=dict)
+    populations: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    def population(self, code: str, year: int) -> int | None:
+        """The population of ``year`` (populations.csv), else territories.csv's one number."""
+        by_year = population_in(self.populations.get(code), year)
+        if by_year is not None:
+            return by_year
+        territory = self.territories.get(code)
+        return territory.population if territory is not None else None
 
     def children(self, code: str) -> list[Territory]:
         return [t for t in self.territories.values() if t.parent == code]
@@ -224,12 +237,35 @@ def load_catalog(root: Path) -> Catalog:
             _entries(Cell, _read_yaml(cells, "cells", problems), cells.name, "id", problems),
             "id", cells.name, problems)
 
+    _territory_files(root, catalog, problems)
+
     # entries already reported as invalid are not reported again as unknown references
     invalid = {(p.file, p.entry) for p in problems}
     problems.extend(p for p in _cross_check(catalog) if not _is_echo(p, invalid))
     if problems:
         raise CatalogError(problems, root)
     return catalog
+
+
+def _territory_files(root: Path, catalog: Catalog, problems: list[CatalogProblem]) -> None:
+    """former_codes.csv and populations.csv, written by ``veille init``: every code they
+    name must be a territory of territories.csv."""
+    found: list = []
+    if (root / "former_codes.csv").exists():
+        catalog.former_codes = read_former_codes(root / "former_codes.csv", found)
+    if (root / "populations.csv").exists():
+        catalog.populations = read_populations(root / "populations.csv", found)
+    problems.extend(CatalogProblem(p.file, "" if p.line is None else f"line {p.line}", "",
+                                   p.message) for p in found)
+    for old, commune in catalog.former_codes.items():
+        if commune not in catalog.territories:
+            problems.append(CatalogProblem("former_codes.csv", old, "commune",
+                                           f"unknown territory '{commune}'"))
+    unknown = sorted(set(catalog.populations) - set(catalog.territories))
+    if unknown:
+        problems.append(CatalogProblem("populations.csv", unknown[0], "code",
+                                       f"{len(unknown)} code(s) not in territories.csv, "
+                                       f"e.g. '{unknown[0]}'"))
 
 
 def _is_echo(problem: CatalogProblem, invalid: set[tuple[str, str]]) -> bool:

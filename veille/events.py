@@ -126,6 +126,9 @@ class ObservationsRecorded(Event):
     secret_count: int
     series_count: int
     revised_count: int = 0
+    former_codes: dict[str, int] = field(default_factory=dict)
+    """Rows read through a merged commune's old code, by "old -> today" (optional: older
+    messages without it decode as none)."""
 
     @property
     def key(self) -> str:

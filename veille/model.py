@@ -50,12 +50,14 @@ class TerritoryKind(StrEnum):
     EPCI = "epci"
     DEPARTEMENT = "departement"
     REGION = "region"
+    ARRONDISSEMENT = "arrondissement"
+    """An arrondissement municipal (Paris, Lyon, Marseille): a child of its commune."""
 
     @property
     def label_fr(self) -> str:
         return {"iris": "IRIS", "qpv": "QPV", "quartier": "quartier", "commune": "commune",
-                "epci": "agglomération", "departement": "département",
-                "region": "région"}[self.value]
+                "epci": "agglomération", "departement": "département", "region": "région",
+                "arrondissement": "arrondissement"}[self.value]
 
 
 _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
@@ -63,9 +65,10 @@ _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
     TerritoryKind.IRIS: re.compile(r"^(\d{5}|2[AB]\d{3})\d{4}$"),
     TerritoryKind.EPCI: re.compile(r"^\d{9}$"),
     TerritoryKind.DEPARTEMENT: re.compile(r"^(\d{2}|2[AB]|97\d)$"),
-    TerritoryKind.REGION: re.compile(r"^\d{2}$"),
     TerritoryKind.QPV: re.compile(r"^Q[NP]\d{3}\w{3,4}$"),
     TerritoryKind.QUARTIER: re.compile(r"^[\w-]{2,40}$"),
+    TerritoryKind.REGION: re.compile(r"^R\d{2}$"),  # R84: INSEE's code overlaps départements
+    TerritoryKind.ARRONDISSEMENT: re.compile(r"^\d{5}$"),
 }
 
 
@@ -312,6 +315,9 @@ class Convention(Strict):
     file: FileSpec = Field(default_factory=FileSpec)
     layout: Literal["wide", "long"]
     territory: TerritoryMapping
+    former_codes: Literal["map", "refuse"] = Field(
+        default="map", description="a merged commune's old code (catalog/former_codes.csv): "
+        "read as today's commune and counted in the report, or refused")
     period: PeriodMapping
     filters: dict[str, str | list[str]] = Field(default_factory=dict)
     status: StatusMapping | None = None
