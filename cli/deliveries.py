@@ -81,6 +81,15 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
             if row.status == "quarantined" and not received.duplicate and path not in taken:
                 console.print(f"[yellow]Quarantined[/yellow] {path.name}: report "
                               f"{row.report_path}")
+            elif row.status == "quarantined" and received.duplicate:
+                console.print(
+                    f"[yellow]Doublon[/yellow] {escape(path.name)} : mêmes octets que la "
+                    f"livraison {row.id}, en quarantaine ; renvoyer le fichier ne change rien. "
+                    f"Si c'est la convention qui devait changer : [bold]veille deliveries retry "
+                    f"{row.id}[/bold].")
+            elif row.status == "accepted" and row.report_path and not received.duplicate:
+                console.print(f"[cyan]Remarques[/cyan] {escape(path.name)} : "
+                              f"{escape(row.report_path)}")
     for path in (p for p in summary.taken if p not in {q for q, _ in summary.outcomes}):
         console.print(f"[yellow]Déjà pris[/yellow] {escape(path.name)} : pris en charge par "
                       "un autre processus (un autre veille watch ou veille ingest).")

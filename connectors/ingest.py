@@ -93,7 +93,7 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
-    return IngestOutcome(_record(received, parsed, engine, clock), parsed)
+    return IngestOutcome(_record(received, parsed, workspace, engine, clock), parsed)
 
 
 def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace,
@@ -108,7 +108,7 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
             return None
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(received.archive_path, kept)
-        report = write_report(parsed, kept)
+        report = write_report(parsed, kept, received.delivery_id)
         convention = catalog.conventions.get(received.convention_id)
         event = DeliveryQuarantined(
             occurred_at=clock.now(), delivery_id=received.delivery_id,
@@ -124,7 +124,18 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     return event
 
 
-def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
+def _accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
+                     ) -> str | None:
+    """An accepted file whose reading needed notes (rows skipped, headers matched, counts
+    rounded) gets its report too, under reports/<delivery>/, so the analyst sees them."""
+    if not parsed.notes:
+        return None
+    folder = workspace.root / "reports" / f"{received.delivery_id:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(write_report(parsed, folder / received.filename, received.delivery_id))
+
+
+def _record(received: DeliveryReceived, parsed: Parsed, workspace: Workspace, engine: Engine,
             clock: Clock) -> list[Event]:
     frame = parsed.observations
     periods = sorted(frame["period"].unique().tolist())
@@ -138,7 +149,8 @@ def _record(received: DeliveryReceived, parsed: Parsed, engine: Engine,
         revision = obs_store.supersede(conn, received.delivery_id, indicators, periods)
         secret = int((frame["status"] == "secret").sum())
         deliveries.mark_accepted(
-            conn, received.delivery_id, rows_read=parsed.rows_read,
+            conn, received.delivery_id, report_path=_accepted_report(received, parsed, workspace),
+            rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
             revised_count=len(revision.changed), periods=periods,
             indicators=indicators)

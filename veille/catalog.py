@@ -9,6 +9,8 @@ Layout of ``<workspace>/catalog``::
     providers.yaml         providers: [ {id, name, contact_url}, ... ]
     conventions/*.yaml     one convention per file
     cells.yaml             cells: [ {id, name, kind, scope, members, ...}, ... ] (optional)
+    known_codes.csv        code,kind,label   (optional: real territories outside the
+                           workspace, whose rows a provider file may hold and are skipped)
 
 Every problem is reported with the file, the entry and the field, all at once, so that a
 person editing the files fixes them in one pass.
@@ -69,6 +71,15 @@ class CatalogError(VeilleError):
         super().__init__(f"{len(problems)} problème(s) dans le catalogue{where} :\n{lines}")
 
 
+@dataclass(frozen=True)
+class KnownCode:
+    """A real territory outside the workspace (known_codes.csv): its rows are skipped."""
+
+    code: str
+    kind: str
+    label: str
+
+
 @dataclass
 class Catalog:
     """Everything the observatory has agreed on, indexed by code."""
@@ -80,6 +91,7 @@ class Catalog:
     providers: dict[str, Provider] = field(default_factory=dict)
     conventions: dict[str, Convention] = field(default_factory=dict)
     cells: dict[str, Cell] = field(default_factory=dict)
+    known_codes: dict[str, KnownCode] = field(default_factory=dict)
 
     def children(self, code: str) -> list[Territory]:
         return [t for t in self.territories.values() if t.parent == code]
@@ -218,6 +230,10 @@ def load_catalog(root: Path) -> Catalog:
                 problems.append(CatalogProblem(name, convention.id, "id", "defined twice"))
             catalog.conventions[convention.id] = convention
 
+    known = root / "known_codes.csv"
+    if known.exists():
+        catalog.known_codes = _known_codes(known, problems)
+
     cells = root / "cells.yaml"
     if cells.exists():
         catalog.cells = _index(
@@ -230,6 +246,25 @@ def load_catalog(root: Path) -> Catalog:
     if problems:
         raise CatalogError(problems, root)
     return catalog
+
+
+def _known_codes(path: Path, problems: list[CatalogProblem]) -> dict[str, KnownCode]:
+    """known_codes.csv, comma- or semicolon-separated, with columns code, kind, label."""
+    try:
+        text = read_utf8(path, path.name)
+    except FileContentError as exc:
+        problems.append(CatalogProblem(path.name, "", "", exc.detail))
+        return {}
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sep)
+    missing = {"code", "kind", "label"} - set(reader.fieldnames or [])
+    if missing:
+        problems.append(CatalogProblem(path.name, "", ", ".join(sorted(missing)),
+                                       "expected a header with columns code, kind, label"))
+        return {}
+    return {row["code"]: KnownCode(row["code"], row["kind"] or "", row["label"] or "")
+            for row in reader if row.get("code")}
 
 
 def _is_echo(problem: CatalogProblem, invalid: set[tuple[str, str]]) -> bool:

@@ -81,9 +81,11 @@ def start_ingest(conn: Connection, delivery_id: int) -> int:
 
 def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
                   observation_count: int, secret_count: int, revised_count: int,
-                  periods: list[str], indicators: list[str]) -> None:
+                  periods: list[str], indicators: list[str],
+                  report_path: str | None = None) -> None:
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-        status="accepted", rows_read=rows_read, observation_count=observation_count,
+        status="accepted", report_path=report_path, rows_read=rows_read,
+        observation_count=observation_count,
         secret_count=secret_count, revised_count=revised_count, periods=periods,
         indicators=indicators))
 
