@@ -68,7 +68,10 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
     with runtime.engine.connect() as conn:
         for path, received in summary.outcomes:
             row = deliveries.get(conn, received.event.delivery_id)
-            status = "duplicate (no change)" if received.duplicate else row.status
+            status = row.status
+            if received.duplicate:
+                status = ("duplicate (still quarantined)" if row.status == "quarantined"
+                          else "duplicate (no change)")
             if path in taken:
                 status = f"{row.status} (par un autre processus)"
                 console.print(
@@ -161,7 +164,13 @@ def freshness(
             console.print(f"{len(events)} new DeliveryOverdue event(s) recorded.")
 
 
+deliveries_app = typer.Typer(help="Livraisons / deliveries: list them (default), retry a "
+                             "quarantined one.", invoke_without_command=True)
+
+
+@deliveries_app.callback()
 def list_deliveries(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="accepted, quarantined or received")
                       ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -169,6 +178,8 @@ def list_deliveries(
     """List recorded deliveries, with quarantine reports."""
     from veille.store import deliveries
 
+    if ctx.invoked_subcommand is not None:
+        return
     runtime = open_workspace(workspace)
     table = Table("id", "file", "convention", "status", "periods", "observations", "report")
     with runtime.engine.connect() as conn:
@@ -179,9 +190,36 @@ def list_deliveries(
     console.print(table)
 
 
+@deliveries_app.command("retry")
+def retry(
+    delivery: Annotated[int, typer.Argument(help="The quarantined delivery's id.")],
+    convention: ConventionOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Re-process a quarantined delivery from its archived bytes with today's convention
+    (a new attempt of the same delivery; the earlier report is kept)."""
+    from cli.jobs import retry_delivery
+
+    runtime = open_workspace(workspace)
+    row, attempts = retry_delivery(runtime, delivery, convention_id=convention)
+    status = STATUS_FR.get(row.status, row.status)
+    console.print(f"Livraison {row.id} ({escape(row.filename)}), tentative "
+                  f"{len(attempts) + 1} : {status}, {row.observation_count} observation(s), "
+                  f"{row.problem_count} problème(s).")
+    for earlier in attempts:
+        console.print(f"  tentative {earlier['attempt']} : "
+                      f"{STATUS_FR.get(earlier['status'], earlier['status'])}, "
+                      f"{earlier['problem_count']} problème(s), rapport "
+                      f"{escape(str(earlier['report_path']))}")
+    if row.report_path:
+        console.print(f"  rapport de cette tentative : {escape(row.report_path)}")
+    if row.status == "quarantined":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Attach the commands to the main ``veille`` app."""
     app.command()(ingest)
     app.command()(watch)
     app.command()(freshness)
-    app.command("deliveries")(list_deliveries)
+    app.add_typer(deliveries_app, name="deliveries")

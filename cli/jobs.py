@@ -6,11 +6,14 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from connectors import drop
 from connectors.receive import FileRefused
 from streams.embedded import EmbeddedRunner, IngestSummary
 from veille.runtime import Runtime
+from veille.store import deliveries
+from veille.store.deliveries import DeliveryRow
 
 
 def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str | None = None,
@@ -39,6 +42,20 @@ def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str 
         if on_file is not None:
             on_file(path)
     return summary
+
+
+def retry_delivery(runtime: Runtime, delivery_id: int, *, convention_id: str | None = None,
+                   by: str | None = None) -> tuple[DeliveryRow, list[dict[str, Any]]]:
+    """Put a quarantined delivery back in the pipeline and drain it: its row after this
+    attempt and its earlier attempts."""
+    from connectors.retry import retry_delivery as reopen
+
+    reopen(delivery_id, workspace=runtime.workspace, catalog=runtime.catalog,
+           engine=runtime.engine, clock=runtime.clock, convention_id=convention_id, by=by)
+    EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
+                   runtime.clock).run_pending()
+    with runtime.engine.connect() as conn:
+        return deliveries.get(conn, delivery_id), deliveries.attempts_of(conn, delivery_id)
 
 
 def watch_folder(runtime: Runtime, folder: Path, *, interval: float = 2.0,

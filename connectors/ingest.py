@@ -115,7 +115,7 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
             content_hash=received.content_hash, convention_id=received.convention_id or None,
             filename=received.filename, report_path=str(report),
             problem_count=len(parsed.problems), summary=[str(p) for p in parsed.problems[:10]],
-            provider=convention.provider if convention else None)
+            provider=convention.provider if convention else None, attempt=received.attempt)
         deliveries.mark_quarantined(
             conn, received.delivery_id, report_path=str(report), rows_read=parsed.rows_read,
             problems=[{"file": p.file, "sheet": p.sheet, "line": p.line, "column": p.column,

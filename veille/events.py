@@ -84,10 +84,12 @@ class DeliveryReceived(Event):
     convention_id: str
     filename: str
     archive_path: str
+    attempt: int = 1
+    """2, 3, ... when the analyst re-processes it (`veille deliveries retry`)."""
 
     @property
     def key(self) -> str:
-        return self.content_hash
+        return self.content_hash if self.attempt == 1 else f"{self.content_hash}#{self.attempt}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,10 +109,11 @@ class DeliveryQuarantined(Event):
     problem_count: int
     summary: list[str] = field(default_factory=list)
     provider: str | None = None
+    attempt: int = 1
 
     @property
     def key(self) -> str:
-        return self.content_hash
+        return self.content_hash if self.attempt == 1 else f"{self.content_hash}#{self.attempt}"
 
 
 @dataclass(frozen=True, kw_only=True)
