@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from loire_pipeline import CLOCK, read_rows, write_catalog, yearly_deliveries
 from typer.testing import CliRunner
 
 from cli.jobs import ingest_files
 from cli.main import app
 from connectors.retry import RetryRefused, retry_delivery
-from loire_pipeline import CLOCK, read_rows, write_catalog, yearly_deliveries
 from veille.events import DeliveryReceived
 from veille.runtime import open_runtime
 from veille.store import deliveries
