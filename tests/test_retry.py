@@ -87,7 +87,7 @@ def test_a_quarantined_file_is_retried_after_its_convention_is_fixed(broken) -> 
     assert [e.attempt for e in received] == [1, 2]
     assert len(events_of(runtime.engine, "ObservationsRecorded")) == 1
 
-    with pytest.raises(RetryRefused, match="acceptée|accepted"):
+    with pytest.raises(RetryRefused, match=r"acceptée|accepted"):
         retry_delivery(delivery, workspace=runtime.workspace, catalog=runtime.catalog,
                        engine=runtime.engine, clock=runtime.clock)
 
