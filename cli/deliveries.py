@@ -28,11 +28,21 @@ def ingest(
         help="Provider files to ingest (a symbolic link is followed; a path that is not a "
              "regular file is refused, exit 2).")],
     convention: ConventionOpt = None,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Each file is a provider's export of several periods: recorded one "
+                          "wave per period, tested in order; only the latest wave alerts.")
+    ] = False,
+    alerts: Annotated[str, typer.Option(
+        help="With --history: latest (only the latest period alerts) or all (every wave "
+             "alerts, a replay wave by wave).")] = "latest",
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Ingest provider files: archive, validate, record (or quarantine with a report)."""
     from cli.jobs import ingest_files
 
+    if alerts not in ("latest", "all"):
+        console.print(f"[red]--alerts {escape(alerts)}[/red] : latest ou all.")
+        raise typer.Exit(2)
     runtime = open_workspace(workspace)
     if convention is not None and convention not in runtime.catalog.conventions:
         known = ", ".join(sorted(runtime.catalog.conventions))
@@ -41,7 +51,8 @@ def ingest(
     with progress() as bar:
         task = bar.add_task("Ingest", total=len(files))
         summary = ingest_files(runtime, files, convention_id=convention,
-                               on_file=lambda _p: bar.advance(task))
+                               on_file=lambda _p: bar.advance(task),
+                               history=alerts if history else "")
     print_outcomes(runtime, summary)
     if summary.refused:
         raise typer.Exit(2)

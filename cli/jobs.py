@@ -18,16 +18,18 @@ from veille.store.deliveries import DeliveryRow
 
 def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str | None = None,
                  runner: EmbeddedRunner | None = None,
-                 on_file: Callable[[Path], None] | None = None) -> IngestSummary:
+                 on_file: Callable[[Path], None] | None = None,
+                 history: str = "") -> IngestSummary:
     """Receive each file then drain the pipeline, one delivery at a time (arrival order).
     A path that is not a complete regular file is refused (``summary.refused``); a new
-    delivery this drain did not ingest was taken by another process (``summary.taken``)."""
+    delivery this drain did not ingest was taken by another process (``summary.taken``).
+    ``history`` ("latest" or "all"): each file is a multi-period export (connectors.history)."""
     runner = runner or EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
                                       runtime.clock)
     summary = IngestSummary()
     for path in files:
         try:
-            received = runner.submit(path, convention_id)
+            received = runner.submit(path, convention_id, history)
         except FileRefused as exc:
             summary.refused.append((path, str(exc)))
             continue

@@ -93,6 +93,12 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
+    if received.history:
+        from connectors.history import record_waves
+
+        return IngestOutcome(record_waves(received, parsed, engine, clock,
+                                          report_path=accepted_report(received, parsed,
+                                                                      workspace)), parsed)
     return IngestOutcome(_record(received, parsed, workspace, engine, clock), parsed)
 
 
@@ -124,7 +130,7 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     return event
 
 
-def _accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
+def accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
                      ) -> str | None:
     """An accepted file whose reading needed notes (rows skipped, headers matched, counts
     rounded) gets its report too, under reports/<delivery>/, so the analyst sees them."""
@@ -149,7 +155,7 @@ def _record(received: DeliveryReceived, parsed: Parsed, workspace: Workspace, en
         revision = obs_store.supersede(conn, received.delivery_id, indicators, periods)
         secret = int((frame["status"] == "secret").sum())
         deliveries.mark_accepted(
-            conn, received.delivery_id, report_path=_accepted_report(received, parsed, workspace),
+            conn, received.delivery_id, report_path=accepted_report(received, parsed, workspace),
             rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
             revised_count=len(revision.changed), periods=periods,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, select
 
 from connectors.report import report_paths
 from veille.catalog import Catalog
@@ -22,6 +22,7 @@ from veille.errors import VeilleError
 from veille.events import DeliveryReceived
 from veille.store import deliveries
 from veille.store.outbox import record_event
+from veille.store.schema import events
 
 
 class RetryRefused(VeilleError):
@@ -65,9 +66,17 @@ def retry_delivery(delivery_id: int, *, workspace: Workspace, catalog: Catalog,
         event = DeliveryReceived(
             occurred_at=now, delivery_id=delivery_id, content_hash=row.content_hash,
             convention_id=convention_id or "", filename=row.filename,
-            archive_path=row.archive_path, attempt=attempt + 1)
+            archive_path=row.archive_path, attempt=attempt + 1,
+            history=_history_mode(conn, row.content_hash))
         record_event(conn, event)
     return event
+
+
+def _history_mode(conn: Connection, content_hash: str) -> str:
+    """A history export is retried as one (the mode its first reception said)."""
+    payload = conn.execute(select(events.c.payload).where(
+        events.c.type == "DeliveryReceived", events.c.key == content_hash)).scalar()
+    return str((payload or {}).get("history", ""))
 
 
 def _keep_report(report_path: str | None, attempt: int) -> str | None:

@@ -86,6 +86,9 @@ class DeliveryReceived(Event):
     archive_path: str
     attempt: int = 1
     """2, 3, ... when the analyst re-processes it (`veille deliveries retry`)."""
+    history: str = ""
+    """A provider's multi-period export (`veille ingest --history`): recorded one wave per
+    period, in order; "latest": only the latest wave may alert, "all": every wave may."""
 
     @property
     def key(self) -> str:
@@ -129,6 +132,11 @@ class ObservationsRecorded(Event):
     secret_count: int
     series_count: int
     revised_count: int = 0
+    quiet: bool = False
+    """An earlier wave of a history export: tested (the detectors' state is built) but it
+    raises no alert, nor do its shifts."""
+    export_id: int | None = None
+    """The history export (its delivery) this wave was cut from."""
 
     @property
     def key(self) -> str:
@@ -193,6 +201,8 @@ class ShiftDetected(Event):
     method: str
     baseline: str
     explained_by: str | None = None
+    quiet: bool = False
+    """Found in an earlier wave of a history export: recorded, never routed to alerts."""
 
     @property
     def key(self) -> str:
