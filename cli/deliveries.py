@@ -28,11 +28,21 @@ def ingest(
         help="Provider files to ingest (a symbolic link is followed; a path that is not a "
              "regular file is refused, exit 2).")],
     convention: ConventionOpt = None,
+    history: Annotated[bool, typer.Option(
+        "--history", help="Each file is a provider's export of several periods: recorded one "
+                          "wave per period, tested in order; only the latest wave alerts.")
+    ] = False,
+    alerts: Annotated[str, typer.Option(
+        help="With --history: latest (only the latest period alerts) or all (every wave "
+             "alerts, a replay wave by wave).")] = "latest",
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """Ingest provider files: archive, validate, record (or quarantine with a report)."""
     from cli.jobs import ingest_files
 
+    if alerts not in ("latest", "all"):
+        console.print(f"[red]--alerts {escape(alerts)}[/red] : latest ou all.")
+        raise typer.Exit(2)
     runtime = open_workspace(workspace)
     if convention is not None and convention not in runtime.catalog.conventions:
         known = ", ".join(sorted(runtime.catalog.conventions))
@@ -41,7 +51,8 @@ def ingest(
     with progress() as bar:
         task = bar.add_task("Ingest", total=len(files))
         summary = ingest_files(runtime, files, convention_id=convention,
-                               on_file=lambda _p: bar.advance(task))
+                               on_file=lambda _p: bar.advance(task),
+                               history=alerts if history else "")
     print_outcomes(runtime, summary)
     if summary.refused:
         raise typer.Exit(2)
@@ -68,7 +79,10 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
     with runtime.engine.connect() as conn:
         for path, received in summary.outcomes:
             row = deliveries.get(conn, received.event.delivery_id)
-            status = "duplicate (no change)" if received.duplicate else row.status
+            status = row.status
+            if received.duplicate:
+                status = ("duplicate (still quarantined)" if row.status == "quarantined"
+                          else "duplicate (no change)")
             if path in taken:
                 status = f"{row.status} (par un autre processus)"
                 console.print(
@@ -81,8 +95,14 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
             if row.status == "quarantined" and not received.duplicate and path not in taken:
                 console.print(f"[yellow]Quarantined[/yellow] {path.name}: report "
                               f"{row.report_path}")
-            elif row.report_path and not received.duplicate and path not in taken:
-                console.print(f"Acceptée avec remarques : {escape(path.name)}, rapport "
+            elif row.status == "quarantined" and received.duplicate:
+                console.print(
+                    f"[yellow]Doublon[/yellow] {escape(path.name)} : mêmes octets que la "
+                    f"livraison {row.id}, en quarantaine ; renvoyer le fichier ne change rien. "
+                    f"Si c'est la convention qui devait changer : [bold]veille deliveries retry "
+                    f"{row.id}[/bold].")
+            elif row.status == "accepted" and row.report_path and not received.duplicate:
+                console.print(f"[cyan]Remarques[/cyan] {escape(path.name)} : "
                               f"{escape(row.report_path)}")
     for path in (p for p in summary.taken if p not in {q for q, _ in summary.outcomes}):
         console.print(f"[yellow]Déjà pris[/yellow] {escape(path.name)} : pris en charge par "
@@ -155,7 +175,13 @@ def freshness(
             console.print(f"{len(events)} new DeliveryOverdue event(s) recorded.")
 
 
+deliveries_app = typer.Typer(help="Livraisons / deliveries: list them (default), retry a "
+                             "quarantined one.", invoke_without_command=True)
+
+
+@deliveries_app.callback()
 def list_deliveries(
+    ctx: typer.Context,
     status: Annotated[str | None, typer.Option(help="accepted, quarantined or received")
                       ] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
@@ -163,6 +189,8 @@ def list_deliveries(
     """List recorded deliveries, with quarantine reports."""
     from veille.store import deliveries
 
+    if ctx.invoked_subcommand is not None:
+        return
     runtime = open_workspace(workspace)
     table = Table("id", "file", "convention", "status", "periods", "observations", "report")
     with runtime.engine.connect() as conn:
@@ -173,9 +201,36 @@ def list_deliveries(
     console.print(table)
 
 
+@deliveries_app.command("retry")
+def retry(
+    delivery: Annotated[int, typer.Argument(help="The quarantined delivery's id.")],
+    convention: ConventionOpt = None,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+) -> None:
+    """Re-process a quarantined delivery from its archived bytes with today's convention
+    (a new attempt of the same delivery; the earlier report is kept)."""
+    from cli.jobs import retry_delivery
+
+    runtime = open_workspace(workspace)
+    row, attempts = retry_delivery(runtime, delivery, convention_id=convention)
+    status = STATUS_FR.get(row.status, row.status)
+    console.print(f"Livraison {row.id} ({escape(row.filename)}), tentative "
+                  f"{len(attempts) + 1} : {status}, {row.observation_count} observation(s), "
+                  f"{row.problem_count} problème(s).")
+    for earlier in attempts:
+        console.print(f"  tentative {earlier['attempt']} : "
+                      f"{STATUS_FR.get(earlier['status'], earlier['status'])}, "
+                      f"{earlier['problem_count']} problème(s), rapport "
+                      f"{escape(str(earlier['report_path']))}")
+    if row.report_path:
+        console.print(f"  rapport de cette tentative : {escape(row.report_path)}")
+    if row.status == "quarantined":
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Attach the commands to the main ``veille`` app."""
     app.command()(ingest)
     app.command()(watch)
     app.command()(freshness)
-    app.command("deliveries")(list_deliveries)
+    app.add_typer(deliveries_app, name="deliveries")

@@ -6,25 +6,30 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from connectors import drop
 from connectors.receive import FileRefused
 from streams.embedded import EmbeddedRunner, IngestSummary
 from veille.runtime import Runtime
+from veille.store import deliveries
+from veille.store.deliveries import DeliveryRow
 
 
 def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str | None = None,
                  runner: EmbeddedRunner | None = None,
-                 on_file: Callable[[Path], None] | None = None) -> IngestSummary:
+                 on_file: Callable[[Path], None] | None = None,
+                 history: str = "") -> IngestSummary:
     """Receive each file then drain the pipeline, one delivery at a time (arrival order).
     A path that is not a complete regular file is refused (``summary.refused``); a new
-    delivery this drain did not ingest was taken by another process (``summary.taken``)."""
+    delivery this drain did not ingest was taken by another process (``summary.taken``).
+    ``history`` ("latest" or "all"): each file is a multi-period export (connectors.history)."""
     runner = runner or EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
                                       runtime.clock)
     summary = IngestSummary()
     for path in files:
         try:
-            received = runner.submit(path, convention_id)
+            received = runner.submit(path, convention_id, history)
         except FileRefused as exc:
             summary.refused.append((path, str(exc)))
             continue
@@ -39,6 +44,20 @@ def ingest_files(runtime: Runtime, files: Sequence[Path], *, convention_id: str 
         if on_file is not None:
             on_file(path)
     return summary
+
+
+def retry_delivery(runtime: Runtime, delivery_id: int, *, convention_id: str | None = None,
+                   by: str | None = None) -> tuple[DeliveryRow, list[dict[str, Any]]]:
+    """Put a quarantined delivery back in the pipeline and drain it: its row after this
+    attempt and its earlier attempts."""
+    from connectors.retry import retry_delivery as reopen
+
+    reopen(delivery_id, workspace=runtime.workspace, catalog=runtime.catalog,
+           engine=runtime.engine, clock=runtime.clock, convention_id=convention_id, by=by)
+    EmbeddedRunner(runtime.workspace, runtime.catalog, runtime.engine,
+                   runtime.clock).run_pending()
+    with runtime.engine.connect() as conn:
+        return deliveries.get(conn, delivery_id), deliveries.attempts_of(conn, delivery_id)
 
 
 def watch_folder(runtime: Runtime, folder: Path, *, interval: float = 2.0,

@@ -7,10 +7,10 @@ from connectors.validate import Problem, missing_column
 from veille.model import Convention
 
 
-def column_problems(table: Table, conv: Convention) -> tuple[list[Problem], bool]:
-    """Every absent column at once, and whether mapping can go on: the structural columns
-    (territory, period, filters, status, long-layout columns) exist, and a wide file has at
-    least one of its indicator columns."""
+def named_columns(conv: Convention) -> list[tuple[str, str, bool]]:
+    """Every column the convention names: (name, role, structural). Structural columns
+    (territory, period, filters, status, long-layout columns) must all be there; a wide
+    file needs at least one of its indicator columns."""
     needed: list[tuple[str, str, bool]] = []
     needed += [(c, "territory code", True) for c in conv.territory.source_columns]
     if conv.period.column:
@@ -28,16 +28,22 @@ def column_problems(table: Table, conv: Convention) -> tuple[list[Problem], bool
         needed += [(c, "indicator label", True)
                    for c in (conv.indicator_columns or (conv.indicator_column,))
                    if c is not None]
-        needed += [(c, role, True) for role, c in (("value", conv.value_column),
+        needed += [(c, "value", True) for c in conv.value_columns]
+        needed += [(c, role, True) for role, c in (
                    ("numerator", conv.numerator_column),
                    ("denominator", conv.denominator_column)) if c]
+    return needed
+
+
+def column_problems(table: Table, conv: Convention) -> tuple[list[Problem], bool]:
+    """Every absent column at once, and whether mapping can go on."""
     found = table.columns
     present = set(found)
     seen: set[str] = set()
     problems: list[Problem] = []
     structural_missing = False
     wide_present = 0
-    for col, role, structural in needed:
+    for col, role, structural in named_columns(conv):
         if col in present:
             if not structural and role.startswith("indicator"):
                 wide_present += 1

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from connectors.mapping import Parsed, parse_delivery
 from connectors.report import write_report
-from connectors.rollup import needed, roll_up
+from connectors.rollup_store import rollup_parents
 from connectors.validate import Problem
 from veille.catalog import Catalog
 from veille.clock import Clock
@@ -94,6 +94,12 @@ def ingest(received: DeliveryReceived, *, workspace: Workspace, catalog: Catalog
     if parsed.problems:
         event = _quarantine(received, parsed, workspace, catalog, engine, clock)
         return IngestOutcome([event] if event is not None else [], parsed)
+    if received.history:
+        from connectors.history import record_waves
+
+        return IngestOutcome(record_waves(received, parsed, catalog, engine, clock,
+                                          report_path=accepted_report(received, parsed,
+                                                                      workspace)), parsed)
     return IngestOutcome(_record(received, parsed, catalog, engine, clock, workspace), parsed)
 
 
@@ -109,14 +115,14 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
             return None
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(received.archive_path, kept)
-        report = write_report(parsed, kept)
+        report = write_report(parsed, kept, received.delivery_id)
         convention = catalog.conventions.get(received.convention_id)
         event = DeliveryQuarantined(
             occurred_at=clock.now(), delivery_id=received.delivery_id,
             content_hash=received.content_hash, convention_id=received.convention_id or None,
             filename=received.filename, report_path=str(report),
             problem_count=len(parsed.problems), summary=[str(p) for p in parsed.problems[:10]],
-            provider=convention.provider if convention else None)
+            provider=convention.provider if convention else None, attempt=received.attempt)
         deliveries.mark_quarantined(
             conn, received.delivery_id, report_path=str(report), rows_read=parsed.rows_read,
             problems=[{"file": p.file, "sheet": p.sheet, "line": p.line, "column": p.column,
@@ -125,30 +131,16 @@ def _quarantine(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
     return event
 
 
-def rollup_parents(conn: Connection, catalog: Catalog, frame: pd.DataFrame, delivery_id: int,
-                   indicators: list[str], periods: list[str]) -> obs_store.RevisionOutcome:
-    """Write the parents' roll-ups the delivery changes (``connectors.rollup``), in the
-    delivery's transaction, superseding the roll-ups they replace."""
-    touched = set(frame["territory"])
-    if not needed(catalog, touched):
-        return obs_store.RevisionOutcome(0, [], pd.DataFrame())
-    current = obs_store.current(conn, indicators=indicators, periods=periods)
-    rows = roll_up(current, catalog, touched)
-    if rows.empty:
-        return obs_store.RevisionOutcome(0, [], pd.DataFrame())
-    obs_store.bulk_insert(conn, rows, delivery_id)
-    return obs_store.supersede(conn, delivery_id, indicators, periods)
-
-
-def _accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
+def accepted_report(received: DeliveryReceived, parsed: Parsed, workspace: Workspace
                      ) -> str | None:
-    """An accepted delivery gets a report only when it has something to say: rows read
-    through a merged commune's former code. It sits in ``reports/<delivery id>/``."""
-    if not parsed.former_codes:
+    """An accepted file whose reading needed notes (rows skipped, headers matched, counts
+    rounded, merged communes' former codes) gets its report too, under
+    reports/<delivery>/, so the analyst sees them."""
+    if not parsed.notes and not parsed.former_codes:
         return None
     folder = workspace.root / "reports" / f"{received.delivery_id:06d}"
     folder.mkdir(parents=True, exist_ok=True)
-    return str(write_report(parsed, folder / received.filename))
+    return str(write_report(parsed, folder / received.filename, received.delivery_id))
 
 
 def _record(received: DeliveryReceived, parsed: Parsed, catalog: Catalog, engine: Engine,
@@ -167,10 +159,11 @@ def _record(received: DeliveryReceived, parsed: Parsed, catalog: Catalog, engine
                                                 indicators, periods))
         secret = int((frame["status"] == "secret").sum())
         deliveries.mark_accepted(
-            conn, received.delivery_id, rows_read=parsed.rows_read,
+            conn, received.delivery_id, report_path=accepted_report(received, parsed, workspace),
+            rows_read=parsed.rows_read,
             observation_count=len(frame), secret_count=secret,
             revised_count=len(revision.changed), periods=periods,
-            indicators=indicators, report_path=_accepted_report(received, parsed, workspace))
+            indicators=indicators)
         recorded = ObservationsRecorded(
             occurred_at=now, delivery_id=received.delivery_id,
             content_hash=received.content_hash, convention_id=received.convention_id,

@@ -92,23 +92,30 @@ def wide(frame: pd.DataFrame, conv: Convention, rows_status: np.ndarray) -> Laid
 
 def long(frame: pd.DataFrame, lines: np.ndarray, conv: Convention, rows_status: np.ndarray,
          file: str, sheet: str | None) -> LaidOut:
-    """One row per (territory, indicator): labels go through indicator_map."""
+    """One row per (territory, indicator): labels go through indicator_map; a label mapped
+    to {value column: indicator} gives one cell per value column (a count and a rate)."""
     label_cols = conv.indicator_columns or [str(conv.indicator_column)]
     label = frame[label_cols[0]].str.strip()
     for col in label_cols[1:]:
         label = label + "|" + frame[col].str.strip()
     index, uniques = pd.factorize(label)
-    codes = list(dict.fromkeys(conv.indicator_map.values()))
+    codes = conv.indicator_codes
     position = {c: i for i, c in enumerate(codes)}
+    value_cols = conv.value_columns
     ignored = {s.strip() for s in conv.ignore_indicators}
-    target = np.full(len(uniques), -1, dtype=np.int64)
+    target = np.full((len(value_cols), len(uniques)), -1, dtype=np.int64)
     first = first_rows(index, len(uniques))
     counts = np.bincount(index, minlength=len(uniques))
     keys = list(conv.indicator_map)
     problems: list[Problem] = []
+    column_of: dict[int, str] = {}
     for u, text in enumerate(uniques):
-        if text in conv.indicator_map:
-            target[u] = position[conv.indicator_map[text]]
+        entry = conv.indicator_map.get(text)
+        if entry is not None:
+            pairs = {str(conv.value_column): entry} if isinstance(entry, str) else entry
+            for column, code in pairs.items():
+                target[value_cols.index(column), u] = position[code]
+                column_of.setdefault(position[code], column)
         elif text not in ignored:
             close = difflib.get_close_matches(text, keys, n=1, cutoff=0.6)
             hint = f" (closest: '{close[0]}')" if close else ""
@@ -117,15 +124,22 @@ def long(frame: pd.DataFrame, lines: np.ndarray, conv: Convention, rows_status: 
                 file, sheet, int(lines[first[u]]), "|".join(label_cols), text,
                 f"an indicator label listed in the convention's indicator_map{hint} or in "
                 f"ignore_indicators{also}", "unknown_indicator"))
-    per_row = target[index]
-    rows = np.flatnonzero(per_row >= 0)
-    value = parse_numbers(frame[str(conv.value_column)], conv.file)
     num = optional_numbers(frame, conv.numerator_column, conv)
     den = optional_numbers(frame, conv.denominator_column, conv)
-    parts = [(take(value, rows), take(num, rows), take(den, rows))]
-    cells = Cells(indicator=per_row[rows], row=rows, value=parts[0][0].values,
-                  numerator=parts[0][1].values, denominator=parts[0][2].values, codes=codes)
-    columns = [(str(conv.value_column), conv.numerator_column, conv.denominator_column)
-               ] * len(codes)
+    parts, indicator, row_index = [], [], []
+    for v, column in enumerate(value_cols):
+        per_row = target[v][index]
+        rows = np.flatnonzero(per_row >= 0)
+        value = parse_numbers(frame[column], conv.file)
+        parts.append((take(value, rows), take(num, rows), take(den, rows)))
+        indicator.append(per_row[rows])
+        row_index.append(rows)
+    rows = np.concatenate(row_index)
+    cells = Cells(indicator=np.concatenate(indicator), row=rows,
+                  value=np.concatenate([p[0].values for p in parts]),
+                  numerator=np.concatenate([p[1].values for p in parts]),
+                  denominator=np.concatenate([p[2].values for p in parts]), codes=codes)
+    columns = [(column_of.get(i, str(conv.value_column)), conv.numerator_column,
+                conv.denominator_column) for i in range(len(codes))]
     return LaidOut(cells, CellStatus.combine(parts, rows_status[rows]), columns,
                    np.arange(len(codes)), problems)

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from connectors.columns import column_problems
+from connectors.headers import match_headers
 from connectors.layout import ValueColumns, lay_out
 from connectors.period_labels import resolve_periods
 from connectors.read import ReadError, Table, read_table
@@ -33,7 +34,7 @@ from connectors.values import OK, PROVISIONAL, SECRET, CellStatus, number_expect
 from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.config import ReadLimits
-from veille.model import OBSERVATION_STATUSES, Convention
+from veille.model import OBSERVATION_STATUSES, Convention, IndicatorKind
 
 OBSERVATION_COLUMNS = ["indicator", "territory", "period", "value", "numerator", "denominator",
                        "status", "sheet", "line"]
@@ -49,6 +50,8 @@ class Parsed:
     rows_read: int = 0
     former_codes: Counter[str] = field(default_factory=Counter)
     """Rows read through a merged commune's old code, by "old -> today"."""
+    notes: list[str] = field(default_factory=list)
+    skipped_rows: int = 0
 
     @property
     def ok(self) -> bool:
@@ -100,6 +103,8 @@ class _Mapper:
             table, convention, catalog, clock, name)
         self.problems: list[Problem] = []
         self.former: Counter[str] = Counter()
+        self.notes: list[str] = []
+        self.skipped = 0
         self.frame = table.frame
         self.lines = table.lines
 
@@ -111,7 +116,8 @@ class _Mapper:
         unique = list(dict.fromkeys(self.problems))
         unique.sort(key=lambda p: (-1 if p.line is None else p.line,
                                    position.get(p.column or "", len(position))))
-        return Parsed(self.conv.id, obs, unique, self.table.rows, self.former)
+        return Parsed(self.conv.id, obs, unique, self.table.rows, self.former, self.notes,
+                      self.skipped)
 
     def problem(self, line: int | None, column: str | None, value: str | None, expected: str,
                 kind: str) -> None:
@@ -126,13 +132,16 @@ class _Mapper:
             self.problems.append(empty_problem(table.file, table.sheet, None,
                                                " after the header (the file has none)"))
             return self.result()
+        self.notes += match_headers(table, conv)
+        self.frame = table.frame
         problems, go_on = column_problems(table, conv)
         self.problems += problems
         if not go_on or not self.apply_filters():
             return self.result()
-        territory, territory_ok, problems = resolve_territories(
-            self.frame, self.lines, conv, self.catalog, table.file, table.sheet, self.former)
-        self.problems += problems
+        resolved = self.skip_outside()
+        if resolved is None:
+            return self.result()
+        territory, territory_ok = resolved
         period, period_ok, problems = resolve_periods(
             self.frame, self.lines, conv, self.clock, self.name, table.file, table.sheet)
         self.problems += problems
@@ -140,6 +149,7 @@ class _Mapper:
         self.problems += laid.problems
         self._indicator_key = laid.indicator_key
         cells, status, columns = laid.cells, laid.status, laid.columns
+        self.fractions(cells)
         indicator_ok = self.known_indicators(cells, columns)
         keep = territory_ok[cells.row] & period_ok[cells.row] & indicator_ok[cells.indicator]
         self.check_values(cells, status, columns, keep)
@@ -164,6 +174,42 @@ class _Mapper:
                                                f" where {conds} (the convention's filters)"))
             return False
         return True
+
+    def skip_outside(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Territory per row; rows of real territories outside the workspace are dropped
+        and counted (None when no row is left)."""
+        found = resolve_territories(self.frame, self.lines, self.conv, self.catalog,
+                                    self.table.file, self.table.sheet, self.former)
+        self.problems += found.problems
+        self.notes += found.notes
+        if not found.skipped.any():
+            return found.code, found.valid
+        keep = ~found.skipped
+        self.skipped = int(found.skipped.sum())
+        self.frame = self.frame[keep].reset_index(drop=True)
+        self.lines = self.lines[keep]
+        if len(self.frame) == 0:
+            self.problems.append(empty_problem(
+                self.table.file, self.table.sheet, None,
+                " for a territory of the workspace (every row is outside it)"))
+            return None
+        return found.code[keep], found.valid[keep]
+
+    def fractions(self, cells: Cells) -> None:
+        """Counts with decimals (census weighted counts) under ``fractional_counts``: round
+        them half up here, or keep them; ``refuse`` leaves them to the value checks."""
+        if self.conv.fractional_counts != "round":
+            return
+        counts = np.asarray([getattr(self.catalog.indicators.get(c), "kind", None)
+                             is IndicatorKind.COUNT for c in cells.codes], dtype=bool)
+        with np.errstate(invalid="ignore"):
+            which = (counts[cells.indicator] & np.isfinite(cells.value)
+                     & (np.abs(cells.value - np.round(cells.value)) > 1e-9))
+        if which.any():
+            cells.value[which] = np.floor(cells.value[which] + 0.5)
+            self.notes.append(f"{int(which.sum())} effectif(s) décimal(aux) arrondi(s) à "
+                              f"l'unité / {int(which.sum())} decimal count(s) rounded "
+                              "(fractional_counts: round)")
 
     def known_indicators(self, cells: Cells, columns: ValueColumns
                          ) -> np.ndarray:
@@ -202,7 +248,8 @@ class _Mapper:
             return None if column is None else str(frame[column].iat[int(cells.row[k])])
 
         self.problems += value_problems(view, text, bad, self.catalog.indicators, where,
-                                        number_expected(self.conv.file))
+                                        number_expected(self.conv.file),
+                                        fractions=self.conv.fractional_counts == "keep")
 
     def duplicates(self, cells: Cells, keep: np.ndarray, territory: np.ndarray,
                    period: np.ndarray, columns: ValueColumns

@@ -1,4 +1,5 @@
-"""Read a provider file (CSV, XLSX, ODS) into a table of strings with source line numbers.
+"""Read a provider file (CSV, XLSX, XLS, ODS, JSON, JSON Lines) into a table of strings with
+source line numbers.
 
 Everything stays text here: numbers, secret markers and codes are interpreted later by the
 convention, so that a cell that does not parse can be reported exactly as the provider wrote
@@ -29,9 +30,9 @@ from connectors.validate import Problem
 from veille.config import ReadLimits
 from veille.model import FileSpec
 
-FORMATS = ("csv", "xlsx", "ods")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-               ".xls": "xls", ".ods": "ods"}
+               ".xls": "xls", ".ods": "ods", ".json": "json", ".jsonl": "jsonl",
+               ".ndjson": "jsonl"}
 _SINGLE_BYTE = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "iso-8859-15", "cp1252",
                 "windows-1252", "l1"}
 _WIDE_BOMS = [(codecs.BOM_UTF32_LE, "UTF-32 (little-endian, with a byte order mark)"),
@@ -39,6 +40,7 @@ _WIDE_BOMS = [(codecs.BOM_UTF32_LE, "UTF-32 (little-endian, with a byte order ma
               (codecs.BOM_UTF16_LE, "UTF-16 (little-endian, with a byte order mark)"),
               (codecs.BOM_UTF16_BE, "UTF-16 (big-endian, with a byte order mark)")]
 _SHEET_CHILD = Path(__file__).with_name("sheet_child.py")
+_JSON_CHILD = Path(__file__).with_name("json_child.py")
 _LIMITS = "read_limits in veille.yaml"
 
 
@@ -74,7 +76,8 @@ def file_format(path: Path, spec: FileSpec) -> str:
     fmt = _EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
         raise ReadError([Problem(path.name, None, None, None, path.suffix or "(no extension)",
-                                 "a .csv, .xlsx, .xls or .ods file", kind="format")])
+                                 "a .csv, .xlsx, .xls, .ods, .json or .jsonl file",
+                                 kind="format")])
     return fmt
 
 
@@ -86,6 +89,8 @@ def read_table(path: Path, spec: FileSpec, name: str | None = None,
     name = name or path.name
     limits = limits or ReadLimits()
     fmt = file_format(path, spec)
+    if fmt in ("json", "jsonl"):
+        return _read_json(name, path, spec, fmt, limits)
     if fmt != "csv":
         return _read_sheet(name, path, spec, fmt, limits)
     try:
@@ -331,15 +336,40 @@ def _sheet_cells(name: str, path: Path, spec: FileSpec, fmt: str,
                  limits: ReadLimits) -> dict[str, Any]:
     """The chosen sheet's cells as text, read by the child within the memory and time
     limits; a refusal, an engine error, a crash or a timeout raises ReadError."""
-    request = {"path": str(path), "format": fmt, "sheet": spec.sheet, "decimal": spec.decimal,
-               "max_columns": limits.max_columns, "max_cells": limits.max_cells,
+    request = {"path": str(path), "format": fmt, "sheet": spec.sheet, "decimal": spec.decimal}
+    return _child(_SHEET_CHILD, name, request, fmt, limits)
+
+
+def _read_json(name: str, path: Path, spec: FileSpec, fmt: str, limits: ReadLimits) -> Table:
+    """JSON (the records at ``file.records``) or JSON Lines, parsed and flattened by a child
+    process within the read limits (connectors/json_child.py). A row's line is the record's
+    number (JSON) or its line in the file (JSON Lines)."""
+    answer = _child(_JSON_CHILD, name, {
+        "path": str(path), "format": fmt, "records": spec.records, "decimal": spec.decimal,
+        "max_depth": limits.max_depth, "max_records": limits.max_records}, fmt, limits)
+    columns = [str(c).strip() for c in answer["columns"]]
+    if not answer["rows"]:
+        raise ReadError([Problem(name, None, None, None, None,
+                                 "at least one record (the document holds none)",
+                                 kind="empty")])
+    _refuse_duplicate_columns(name, None, 1, columns)
+    frame = pd.DataFrame(answer["rows"], columns=columns, dtype=str)
+    return Table(file=name, sheet=None, columns=columns, header_line=1, frame=frame,
+                 lines=np.asarray(answer["lines"], dtype=np.int64), numbers_typed=True)
+
+
+def _child(script: Path, name: str, request: dict[str, Any], fmt: str,
+           limits: ReadLimits) -> dict[str, Any]:
+    """Run a reading child on ``request`` within the memory and time limits; a refusal, an
+    engine error, a crash or a timeout raises ReadError."""
+    request = {**request, "max_columns": limits.max_columns, "max_cells": limits.max_cells,
                "memory_mb": limits.sheet_memory_mb, "seconds": limits.sheet_seconds}
     budget = (f"an {fmt.upper()} file that can be read within "
               f"{limits.sheet_memory_mb:,} MiB of memory and {limits.sheet_seconds} s "
               f"({_LIMITS}: sheet_memory_mb, sheet_seconds)")
     try:
         done = subprocess.run(  # noqa: S603 (our own script, run by this interpreter)
-            [sys.executable, "-I", str(_SHEET_CHILD)], input=json.dumps(request).encode(),
+            [sys.executable, "-I", str(script)], input=json.dumps(request).encode(),
             capture_output=True, timeout=limits.sheet_seconds, check=False,
             env={**os.environ, "RUST_BACKTRACE": "0"})
     except subprocess.TimeoutExpired as exc:
@@ -354,7 +384,8 @@ def _sheet_cells(name: str, path: Path, spec: FileSpec, fmt: str,
     if "refused" in answer:
         raise ReadError([Problem(name, **answer["refused"])])
     if "failed" in answer:
-        what = (f"a valid {fmt.upper()} spreadsheet" if answer["stage"] == "open"
+        what = (f"a readable {fmt.upper()} document" if fmt.startswith("json")
+                else f"a valid {fmt.upper()} spreadsheet" if answer["stage"] == "open"
                 else f"a readable {fmt.upper()} sheet")
         raise ReadError([Problem(name, None, None, None, None,
                                  f"{what} ({answer['failed']})", kind="unreadable")])

@@ -119,8 +119,9 @@ def _known(existing: deliveries.DeliveryRow) -> Received:
 
 
 def receive(path: Path, *, workspace: Workspace, catalog: Catalog, engine: Engine,
-            clock: Clock, convention_id: str | None = None) -> Received:
+            clock: Clock, convention_id: str | None = None, history: str = "") -> Received:
     """Archive and record ``path``; a file already fully handled is reported as duplicate.
+    ``history`` ("latest" or "all") marks a multi-period export (DeliveryReceived.history).
     Raises FileRefused for a path that is not a complete regular file."""
     data = read_delivery(path)
     digest = content_hash(data)
@@ -142,7 +143,8 @@ def receive(path: Path, *, workspace: Workspace, catalog: Catalog, engine: Engin
                 received_at=now, archive_path=str(target), size_bytes=len(data))
             event = DeliveryReceived(occurred_at=now, delivery_id=delivery_id,
                                      content_hash=digest, convention_id=convention_id or "",
-                                     filename=path.name, archive_path=str(target))
+                                     filename=path.name, archive_path=str(target),
+                                     history=history)
             record_event(conn, event)
     except IntegrityError:
         # The content hash is unique: another process recorded the same bytes meanwhile.

@@ -28,6 +28,7 @@ KIND_LABELS = {
     "duplicate_column": ("Colonne en double dans l'en-tête", "Column repeated in the header"),
     "unknown_territory": ("Code territoire inconnu", "Unknown territory code"),
     "former_code": ("Ancien code de commune fusionnée", "Former code of a merged commune"),
+    "ambiguous_territory": ("Nom de territoire ambigu", "Ambiguous territory name"),
     "territory_level": ("Territoire hors du niveau convenu", "Territory outside the agreed level"),
     "unknown_indicator": ("Indicateur inconnu", "Unknown indicator"),
     "period": ("Période hors convention", "Period outside the convention"),
@@ -47,8 +48,9 @@ def report_paths(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + ".rapport.txt"), path.with_name(path.name + ".errors.csv")
 
 
-def write_report(parsed: Parsed, path: Path) -> Path:
-    """Write both report files next to ``path`` (the quarantined file); return the text one."""
+def write_report(parsed: Parsed, path: Path, delivery_id: int | None = None) -> Path:
+    """Write both report files next to ``path`` (the quarantined file); return the text one.
+    ``delivery_id`` names the delivery in the advice on how to re-process it."""
     text_path, csv_path = report_paths(Path(path))
     with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv_safe.writer(handle, delimiter=";")
@@ -58,11 +60,12 @@ def write_report(parsed: Parsed, path: Path) -> Path:
             writer.writerow([p.file, p.sheet or "", "" if p.line is None else p.line,
                              p.column or "", "" if p.value is None else p.value, p.expected,
                              p.kind])
-    text_path.write_text(_text(parsed, Path(path).name, csv_path.name), encoding="utf-8")
+    text_path.write_text(_text(parsed, Path(path).name, csv_path.name, delivery_id),
+                         encoding="utf-8")
     return text_path
 
 
-def _text(parsed: Parsed, name: str, csv_name: str) -> str:
+def _text(parsed: Parsed, name: str, csv_name: str, delivery_id: int | None) -> str:
     problems = parsed.problems
     lines = [
         "Rapport de contrôle de livraison / Delivery validation report",
@@ -79,6 +82,9 @@ def _text(parsed: Parsed, name: str, csv_name: str) -> str:
                   f"{sum(parsed.former_codes.values())} ligne(s) / row(s)"]
         lines += [f"  {key} : {n}" for key, n in sorted(parsed.former_codes.items())]
         lines.append("")
+    if parsed.notes:
+        lines += ["Remarques / Notes", "-" * 17]
+        lines += [f"  - {note}" for note in parsed.notes] + [""]
     if not problems:
         lines.append("Aucun problème / No problems: the delivery was accepted.")
         return "\n".join(lines) + "\n"
@@ -87,6 +93,8 @@ def _text(parsed: Parsed, name: str, csv_name: str) -> str:
         "points ci-dessous et renvoyez le fichier complet.",
         "The delivery is quarantined: no row was recorded. Fix the points below and send the "
         "whole file again.",
+        "",
+        _retry_advice(delivery_id),
         "",
         "Résumé / Summary",
         "-" * 16,
@@ -105,3 +113,16 @@ def _text(parsed: Parsed, name: str, csv_name: str) -> str:
                          f"{csv_name}")
     lines += ["", f"Liste complète / Full list: {csv_name}"]
     return "\n".join(lines) + "\n"
+
+
+def _retry_advice(delivery_id: int | None) -> str:
+    """For the analyst: when the convention, not the file, was wrong, the same bytes sent
+    again are a duplicate; the delivery is re-processed from its archive instead."""
+    command = f"veille deliveries retry {delivery_id}" if delivery_id else (
+        "veille deliveries retry <livraison>")
+    return ("Si le fichier est juste et que c'est la convention qui doit changer : corrigez-la, "
+            f"puis relancez « {command} » (ou le bouton « Relancer » du site) ; renvoyer le "
+            "même fichier ne change rien, il serait reconnu comme doublon. / If the file is "
+            "right and the convention must change: fix it, then run "
+            f"'{command}' (or the site's 'Relancer' button); sending the same file again "
+            "changes nothing (it is recognised as a duplicate).")

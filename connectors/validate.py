@@ -173,13 +173,14 @@ class Where:
 
 def value_problems(cells: Cells, text: Callable[[int, int], str | None],
                    unparsable: Sequence[np.ndarray], indicators: dict[str, Indicator],
-                   where: Where, number_text: str) -> list[Problem]:
+                   where: Where, number_text: str, fractions: bool = False) -> list[Problem]:
     """Non-numeric text, out-of-range values, non-integer counts, numerators above denominators,
     numerators and denominators that are no plausible count.
 
     ``unparsable`` holds, for the value, numerator and denominator (parts 0, 1, 2), the masks of
     cells that are neither a number nor a secret marker; ``text(k, part)`` gives the text of
-    cell k as the provider wrote it (called for failing cells only).
+    cell k as the provider wrote it (called for failing cells only). ``fractions``: counts
+    may hold decimals (census weighted counts, the convention's ``fractional_counts``).
     """
     found: list[tuple[int, int, Problem]] = []
 
@@ -223,7 +224,8 @@ def value_problems(cells: Cells, text: Callable[[int, int], str | None],
     with np.errstate(invalid="ignore"):
         low = value < minimum[ind]
         high = value > upper[ind]
-        frac = is_count[ind] & ~low & ~high & (np.abs(value - np.round(value)) > 1e-9)
+        frac = (is_count[ind] & ~low & ~high & (np.abs(value - np.round(value)) > 1e-9)
+                & (not fractions))
         over = cells.numerator > cells.denominator
         count_max = PLAUSIBLE_MAXIMUM[IndicatorKind.COUNT]
         implausible = [(part, (counts < 0) | (counts > count_max)) for part, counts in
@@ -231,7 +233,9 @@ def value_problems(cells: Cells, text: Callable[[int, int], str | None],
     add(low, 0, "out_of_range", lambda k, i: f"a value of at least {_fmt(minimum[i])} "
         f"for {about(i)}")
     add(high, 0, "out_of_range", lambda k, i: ceiling(i))
-    add(frac, 0, "not_integer", lambda k, i: f"a whole number: {cells.codes[i]} is a count")
+    add(frac, 0, "not_integer", lambda k, i: f"a whole number: {cells.codes[i]} is a count "
+        "(if the provider's counts are estimates, set fractional_counts: keep or round in the "
+        "convention)")
     add(over, 1, "numerator_above_denominator", lambda k, i: (
         f"a numerator not greater than its denominator ('{where.columns[i][2]}' = "
         f"{_fmt(cells.denominator[k])})"))

@@ -55,6 +55,10 @@ def parse_numbers(text: pd.Series, spec: FileSpec) -> Numbers:
     unknown = np.isnan(out) & ~empty
     markers = _normalised_markers(spec)
     secret = empty.copy() if "" in markers else np.zeros(len(out), dtype=bool)
+    if spec.secret_numbers:  # a numeric code for "unpublished": no value, never a zero
+        coded = np.isin(out, np.asarray(spec.secret_numbers, dtype=float))
+        secret |= coded
+        out[coded] = np.nan
     if unknown.any():
         idx = np.flatnonzero(unknown)
         norm = pc.replace_substring_regex(pc.utf8_lower(arr.take(pa.array(idx))), r"\s+", "")
@@ -85,7 +89,8 @@ def number_expected(spec: FileSpec) -> str:
     if spec.thousands:
         parts.append("thousands separator " + ("space" if spec.thousands.isspace()
                                                else f"'{spec.thousands}'"))
-    markers = ", ".join("an empty cell" if m == "" else f"'{m}'" for m in spec.secret_markers)
+    markers = ", ".join(["an empty cell" if m == "" else f"'{m}'" for m in spec.secret_markers]
+                        + [f"{n:g}" for n in spec.secret_numbers])
     return f"a number ({'; '.join(parts)}) or a secret marker ({markers})"
 
 

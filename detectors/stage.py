@@ -297,7 +297,7 @@ def _record(
             )
         else:
             shift_store.insert_shift(conn, row)
-        event = ShiftDetected(occurred_at=now, **common)
+        event = ShiftDetected(occurred_at=now, quiet=recorded.quiet, **common)
         record_event(conn, event)
         events.append(event)
     for s in active:

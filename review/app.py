@@ -20,7 +20,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from portrait.published import PublishedCache
 from portrait.render import environment
 from review.auth import SESSION_TTL, LoginRequired, current_user, secret_key
-from review.pages import digests, login, portrait, queue, series, shift, subscriptions
+from review.pages import (
+    deliveries,
+    digests,
+    login,
+    portrait,
+    queue,
+    series,
+    shift,
+    subscriptions,
+)
 from review.site import PortraitCache, render
 from veille.runtime import Runtime
 
@@ -30,8 +39,9 @@ Hook = Callable[[], object]
 
 def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
                session_secret: str | None = None, warm: bool = False) -> FastAPI:
-    """The app for one workspace. ``after_decision`` runs once a decision is stored (the
-    CLI passes the embedded runner's drain, so review-gated digests see it at once)."""
+    """The app for one workspace. ``after_decision`` runs once a decision is stored or a
+    delivery retried (the CLI passes the embedded runner's drain, so review-gated digests
+    and the retried delivery's detection follow at once)."""
     app = FastAPI(title="veille – observatoire", docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.runtime = runtime
@@ -45,7 +55,7 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
                        https_only=runtime.workspace.settings.secure_cookie,
                        max_age=int(SESSION_TTL.total_seconds()))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (login, queue, shift, series, subscriptions, digests, portrait):
+    for module in (login, queue, shift, series, subscriptions, digests, portrait, deliveries):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

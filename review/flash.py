@@ -21,6 +21,10 @@ TEXTS: dict[str, str] = {
     **{f"refus-{code}": f"Refusé : {text}." for code, text in DECISION_ERRORS.items()},
     "lot-confirmed": "{n} évolution(s) confirmée(s)",
     "lot-dismissed": "{n} évolution(s) écartée(s)",
+    "relance-acceptee": "Livraison relancée : acceptée.",
+    "relance-quarantaine": "Livraison relancée : toujours en quarantaine (voir ses problèmes).",
+    "relance-refusee": "Relance refusée : cette livraison n'est pas en quarantaine.",
+    "relance-catalogue": "Relance impossible : le catalogue a des erreurs (veille check).",
 }
 
 

@@ -56,6 +56,8 @@ class RunReport:
             self.produced[name] = self.produced.get(name, 0) + 1
             if isinstance(event, ObservationsRecorded):
                 self.ingested[event.delivery_id] = "accepted"
+                if event.export_id is not None:
+                    self.ingested[event.export_id] = "accepted"
             elif isinstance(event, DeliveryQuarantined):
                 self.ingested[event.delivery_id] = "quarantined"
 
@@ -144,10 +146,12 @@ class EmbeddedRunner:
     def add_stage(self, stage: Stage) -> None:
         self.stages.append(stage)
 
-    def submit(self, path: Path, convention_id: str | None = None) -> Received:
+    def submit(self, path: Path, convention_id: str | None = None,
+               history: str = "") -> Received:
         """Receive a file (archive + record + DeliveryReceived); processing is run_pending's."""
         return receive(path, workspace=self.workspace, catalog=self.catalog,
-                       engine=self.engine, clock=self.clock, convention_id=convention_id)
+                       engine=self.engine, clock=self.clock, convention_id=convention_id,
+                       history=history)
 
     def run_pending(self) -> RunReport:
         """Drain every stage until no stage has input left (waiting first for another

@@ -51,7 +51,8 @@ def _check_command_line(line: str) -> list[str]:
     if not tokens or tokens[0] == "...":
         return []
     command = get_command(app)
-    while isinstance(command, TyperGroup) and tokens and not tokens[0].startswith("-"):
+    # a group run without a subcommand (`veille deliveries [--status ...]`) takes options
+    while isinstance(command, TyperGroup) and tokens and not tokens[0].startswith(("-", "[")):
         names = tokens.pop(0).split("|")
         unknown = [n for n in names if n not in command.commands]
         if unknown:

@@ -42,7 +42,10 @@ CONSUMES = ("ObservationsRecorded", "ShiftDetected", "ShiftRetracted", "ShiftRev
 
 
 def route(event: Event, *, routing: Routing, engine: Engine, clock: Clock) -> list[Event]:
-    """Turn one pipeline event into alert events (possibly none); idempotent."""
+    """Turn one pipeline event into alert events (possibly none); idempotent. An earlier
+    wave of a history export (``quiet``) raises none."""
+    if isinstance(event, ObservationsRecorded | ShiftDetected) and event.quiet:
+        return []
     with engine.begin() as conn:
         if isinstance(event, ObservationsRecorded):
             out = observations(conn, event, routing, clock.now())

@@ -11,6 +11,8 @@ Layout of ``<workspace>/catalog``::
     cells.yaml             cells: [ {id, name, kind, scope, members, ...}, ... ] (optional)
     former_codes.csv       code;commune;name  old codes of merged communes (optional)
     populations.csv        code;year;population  populations by census year (optional)
+    known_codes.csv        code,kind,label   (optional: real territories outside the
+                           workspace, whose rows a provider file may hold and are skipped)
 
 Every problem is reported with the file, the entry and the field, all at once, so that a
 person editing the files fixes them in one pass.
@@ -72,6 +74,15 @@ class CatalogError(VeilleError):
         super().__init__(f"{len(problems)} problème(s) dans le catalogue{where} :\n{lines}")
 
 
+@dataclass(frozen=True)
+class KnownCode:
+    """A real territory outside the workspace (known_codes.csv): its rows are skipped."""
+
+    code: str
+    kind: str
+    label: str
+
+
 @dataclass
 class Catalog:
     """Everything the observatory has agreed on, indexed by code."""
@@ -93,6 +104,7 @@ class Catalog:
             return by_year
         territory = self.territories.get(code)
         return territory.population if territory is not None else None
+    known_codes: dict[str, KnownCode] = field(default_factory=dict)
 
     def children(self, code: str) -> list[Territory]:
         return [t for t in self.territories.values() if t.parent == code]
@@ -231,6 +243,10 @@ def load_catalog(root: Path) -> Catalog:
                 problems.append(CatalogProblem(name, convention.id, "id", "defined twice"))
             catalog.conventions[convention.id] = convention
 
+    known = root / "known_codes.csv"
+    if known.exists():
+        catalog.known_codes = _known_codes(known, problems)
+
     cells = root / "cells.yaml"
     if cells.exists():
         catalog.cells = _index(
@@ -266,6 +282,23 @@ def _territory_files(root: Path, catalog: Catalog, problems: list[CatalogProblem
         problems.append(CatalogProblem("populations.csv", unknown[0], "code",
                                        f"{len(unknown)} code(s) not in territories.csv, "
                                        f"e.g. '{unknown[0]}'"))
+def _known_codes(path: Path, problems: list[CatalogProblem]) -> dict[str, KnownCode]:
+    """known_codes.csv, comma- or semicolon-separated, with columns code, kind, label."""
+    try:
+        text = read_utf8(path, path.name)
+    except FileContentError as exc:
+        problems.append(CatalogProblem(path.name, "", "", exc.detail))
+        return {}
+    first = text.split("\n", 1)[0]
+    sep = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sep)
+    missing = {"code", "kind", "label"} - set(reader.fieldnames or [])
+    if missing:
+        problems.append(CatalogProblem(path.name, "", ", ".join(sorted(missing)),
+                                       "expected a header with columns code, kind, label"))
+        return {}
+    return {row["code"]: KnownCode(row["code"], row["kind"] or "", row["label"] or "")
+            for row in reader if row.get("code")}
 
 
 def _is_echo(problem: CatalogProblem, invalid: set[tuple[str, str]]) -> bool:

@@ -31,6 +31,8 @@ class ReadLimits(BaseModel):
     max_cells: int = Field(default=20_000_000, ge=1)
     sheet_memory_mb: int = Field(default=2_048, ge=64)
     sheet_seconds: int = Field(default=120, ge=1)
+    max_depth: int = Field(default=64, ge=2, description="JSON nesting levels")
+    max_records: int = Field(default=5_000_000, ge=1, description="JSON records")
 
 
 class Settings(BaseModel):

@@ -84,10 +84,15 @@ class DeliveryReceived(Event):
     convention_id: str
     filename: str
     archive_path: str
+    attempt: int = 1
+    """2, 3, ... when the analyst re-processes it (`veille deliveries retry`)."""
+    history: str = ""
+    """A provider's multi-period export (`veille ingest --history`): recorded one wave per
+    period, in order; "latest": only the latest wave may alert, "all": every wave may."""
 
     @property
     def key(self) -> str:
-        return self.content_hash
+        return self.content_hash if self.attempt == 1 else f"{self.content_hash}#{self.attempt}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,10 +112,11 @@ class DeliveryQuarantined(Event):
     problem_count: int
     summary: list[str] = field(default_factory=list)
     provider: str | None = None
+    attempt: int = 1
 
     @property
     def key(self) -> str:
-        return self.content_hash
+        return self.content_hash if self.attempt == 1 else f"{self.content_hash}#{self.attempt}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +135,11 @@ class ObservationsRecorded(Event):
     former_codes: dict[str, int] = field(default_factory=dict)
     """Rows read through a merged commune's old code, by "old -> today" (optional: older
     messages without it decode as none)."""
+    quiet: bool = False
+    """An earlier wave of a history export: tested (the detectors' state is built) but it
+    raises no alert, nor do its shifts."""
+    export_id: int | None = None
+    """The history export (its delivery) this wave was cut from."""
 
     @property
     def key(self) -> str:
@@ -193,6 +204,8 @@ class ShiftDetected(Event):
     method: str
     baseline: str
     explained_by: str | None = None
+    quiet: bool = False
+    """Found in an earlier wave of a history export: recorded, never routed to alerts."""
 
     @property
     def key(self) -> str:

@@ -208,7 +208,7 @@ class Provider(Strict):
 class FileSpec(Strict):
     """How to read the bytes of a provider file."""
 
-    format: Literal["csv", "xlsx", "xls", "ods"] | None = None
+    format: Literal["csv", "xlsx", "xls", "ods", "json", "jsonl"] | None = None
     encoding: str = "utf-8"
     separator: str = ";"
     decimal: str = ","
@@ -221,6 +221,12 @@ class FileSpec(Strict):
     secret_markers: list[str] = Field(
         default_factory=lambda: ["", "s", "nd", "n.d.", "secret", "ndiff", "<5", "<11", "c"]
     )
+    secret_numbers: list[float] = Field(
+        default_factory=list, description="numeric codes a provider writes for an unpublished "
+                                          "cell, e.g. [0] or [-1]")
+    records: str | None = Field(
+        default=None, description="JSON: dotted path to the records (a list of objects or an "
+                                  "object of objects keyed by code); None: the document itself")
 
     @model_validator(mode="after")
     def _header_row_inside(self) -> FileSpec:
@@ -237,6 +243,7 @@ class TerritoryMapping(Strict):
     zfill: int | None = None
     prefix: str = ""
     codes: dict[str, str] = Field(default_factory=dict)
+    match: Literal["code", "name"] = "code"
 
     @model_validator(mode="after")
     def _one_source(self) -> TerritoryMapping:
@@ -324,9 +331,12 @@ class Convention(Strict):
     columns: dict[str, ColumnMapping] = Field(default_factory=dict)
     indicator_column: str | None = None
     indicator_columns: list[str] | None = None
-    indicator_map: dict[str, str] = Field(default_factory=dict)
+    indicator_map: dict[str, str | dict[str, str]] = Field(
+        default_factory=dict, description="label -> indicator, or label -> {value column -> "
+                                          "indicator} when a row carries several values")
     ignore_indicators: list[str] = Field(default_factory=list)
     value_column: str | None = None
+    fractional_counts: Literal["refuse", "keep", "round"] = "refuse"
     numerator_column: str | None = None
     denominator_column: str | None = None
 
@@ -342,8 +352,10 @@ class Convention(Strict):
         if self.layout == "wide" and not self.columns:
             raise ValueError("a wide layout needs 'columns' (file column -> indicator)")
         if self.layout == "long":
-            if self.value_column is None:
-                raise ValueError("a long layout needs 'value_column'")
+            if self.value_column is None and not all(
+                    isinstance(v, dict) for v in self.indicator_map.values()):
+                raise ValueError("a long layout needs 'value_column' (or an indicator_map "
+                                 "whose every entry names its value columns)")
             if (self.indicator_column is None) == (self.indicator_columns is None):
                 raise ValueError("a long layout needs one of 'indicator_column' or "
                                  "'indicator_columns'")
@@ -359,7 +371,14 @@ class Convention(Strict):
         """Indicators this convention may deliver, in file order."""
         if self.layout == "wide":
             return [c.indicator for c in self.columns.values()]
-        return list(dict.fromkeys(self.indicator_map.values()))
+        return list(dict.fromkeys(code for v in self.indicator_map.values()
+                                  for code in ([v] if isinstance(v, str) else v.values())))
+
+    @property
+    def value_columns(self) -> list[str]:
+        """Long layout: every column that holds values, in the order they are named."""
+        named = [c for v in self.indicator_map.values() if isinstance(v, dict) for c in v]
+        return list(dict.fromkeys(([self.value_column] if self.value_column else []) + named))
 
 
 class CellKind(StrEnum):

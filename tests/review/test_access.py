@@ -15,6 +15,7 @@ ROUTES = [  # path, roles that may read it (others: 403)
     ("/api/shifts", {"analyst"}),
     ("/abonnements", {"analyst", "ccas"}),
     ("/syntheses", {"analyst", "ccas", "clspd"}),
+    ("/livraisons", {"analyst"}),
     ("/series/caf_rsa/Q-UN-NORD", {"analyst", "ccas", "clspd"}),
     ("/api/series/caf_rsa/Q-UN-NORD", {"analyst", "ccas", "clspd"}),
     ("/portrait/2025/commune/99001", {"analyst", "ccas", "clspd", "reader"}),

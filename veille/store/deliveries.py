@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from veille.store.schema import deliveries, delivery_problems
+from veille.store.schema import deliveries, delivery_attempts, delivery_problems
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ def _row(r: Any) -> DeliveryRow:
 def find_by_hash(conn: Connection, content_hash: str) -> DeliveryRow | None:
     row = conn.execute(select(deliveries).where(deliveries.c.content_hash == content_hash)
                        ).first()
+    return _row(row) if row is not None else None
+
+
+def find(conn: Connection, delivery_id: int) -> DeliveryRow | None:
+    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
     return _row(row) if row is not None else None
 
 
@@ -84,9 +89,10 @@ def mark_accepted(conn: Connection, delivery_id: int, *, rows_read: int,
                   periods: list[str], indicators: list[str],
                   report_path: str | None = None) -> None:
     conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(
-        status="accepted", rows_read=rows_read, observation_count=observation_count,
+        status="accepted", report_path=report_path, rows_read=rows_read,
+        observation_count=observation_count,
         secret_count=secret_count, revised_count=revised_count, periods=periods,
-        indicators=indicators, report_path=report_path))
+        indicators=indicators))
 
 
 def mark_quarantined(conn: Connection, delivery_id: int, *, report_path: str,
@@ -131,3 +137,37 @@ def accepted_since(conn: Connection, after_id: int) -> list[DeliveryRow]:
     query = (select(deliveries).where(deliveries.c.status == "accepted",
                                       deliveries.c.id > after_id).order_by(deliveries.c.id))
     return [_row(r) for r in conn.execute(query)]
+
+
+def attempt_count(conn: Connection, delivery_id: int) -> int:
+    """Earlier attempts kept for the delivery (0 for one never retried)."""
+    return int(conn.execute(select(func.count()).select_from(delivery_attempts).where(
+        delivery_attempts.c.delivery_id == delivery_id)).scalar_one())
+
+
+def reopen(conn: Connection, delivery_id: int, *, attempt: int, report_path: str | None,
+           convention_id: str | None, at: dt.datetime, by: str | None) -> bool:
+    """Keep the quarantined attempt ``attempt`` and set the delivery back to ``received``
+    (False when it is no longer quarantined: another writer took it)."""
+    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).one()
+    first = [", ".join(f"{k} {p[k]}" for k in ("line", "column", "value") if p[k] is not None)
+             + f": expected {p['expected']}" for p in problems_of(conn, delivery_id)[:10]]
+    result = conn.execute(update(deliveries).where(
+        deliveries.c.id == delivery_id, deliveries.c.status == "quarantined").values(
+        status="received", report_path=None, problem_count=0, rows_read=0,
+        ingest_attempts=0, convention_id=convention_id))
+    if result.rowcount != 1:
+        return False
+    conn.execute(insert(delivery_attempts).values(
+        delivery_id=delivery_id, attempt=attempt, convention_id=row.convention_id,
+        status=row.status, rows_read=row.rows_read, problem_count=row.problem_count,
+        report_path=report_path, summary=first, retried_at=at, retried_by=by))
+    conn.execute(delete(delivery_problems).where(delivery_problems.c.delivery_id == delivery_id))
+    return True
+
+
+def attempts_of(conn: Connection, delivery_id: int) -> list[dict[str, Any]]:
+    """The delivery's earlier attempts, oldest first."""
+    rows = conn.execute(select(delivery_attempts).where(
+        delivery_attempts.c.delivery_id == delivery_id).order_by(delivery_attempts.c.attempt))
+    return [dict(r._mapping) for r in rows]

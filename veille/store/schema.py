@@ -78,6 +78,23 @@ delivery_problems = Table(
     Column("expected", Text, nullable=False),
 )
 
+delivery_attempts = Table(
+    # Earlier attempts of a delivery re-processed by `veille deliveries retry`: what each
+    # ended with, and where its report was kept (the current attempt is the delivery row).
+    "delivery_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("convention_id", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("problem_count", Integer, nullable=False),
+    Column("report_path", String(1000)),
+    Column("summary", JSON, nullable=False, default=list),
+    Column("retried_at", DateTime(timezone=True), nullable=False),
+    Column("retried_by", String(200)),
+)
+
 observations = Table(
     "observations", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
