@@ -53,7 +53,7 @@ class TerritoryKind(StrEnum):
     @property
     def label_fr(self) -> str:
         return {"iris": "IRIS", "qpv": "QPV", "quartier": "quartier", "commune": "commune",
-                "epci": "agglomération", "departement": "département"}[self.value]
+                "epci": "intercommunalité", "departement": "département"}[self.value]
 
 
 _CODE_RULES: dict[TerritoryKind, re.Pattern[str]] = {
