@@ -47,5 +47,5 @@ def print_table(console: Console, table: Table) -> None:
         return
     # Rich never prints wider than its console: a console of the width needed, same file
     wide = Console(file=console.file, width=width, force_terminal=console.is_terminal,
-                   color_system=console.color_system, no_color=console.no_color)
+                   color_system=console.color_system, no_color=console.no_color)  # type: ignore[arg-type]
     wide.print(table)
