@@ -31,17 +31,35 @@ def _least(texts: list[str], whole: bool) -> int:
     return max((len(w) for t in texts for w in t.split()), default=0)
 
 
+def _widths(natural: list[int], least: list[int], room: int) -> list[int]:
+    """Each column's width: its natural one if all fit in ``room``, else at least its
+    least and the rest of the room shared by how much each would still like."""
+    if sum(natural) <= room:
+        return natural
+    spare = room - sum(least)
+    wants = [n - m for n, m in zip(natural, least, strict=True)]
+    if spare <= 0 or not sum(wants):
+        return least
+    return [m + spare * w // sum(wants) for m, w in zip(least, wants, strict=True)]
+
+
 def print_table(console: Console, table: Table) -> None:
     """``table`` on ``console`` at the terminal's width, figure columns never cut."""
-    needed = 1
+    natural, least = [], []
     for column in table.columns:
         cells = [_plain(c) for c in column.cells]
-        if cells and all(FIGURE.match(c) for c in cells):
+        if any(c.strip() for c in cells) and all(FIGURE.match(c) for c in cells):
             column.no_wrap = True
-        header = [_plain(column.header)]
-        needed += max(_least(cells, column.no_wrap), _least(header, False)) + 3
+        header = _plain(column.header)
+        lines = [part for c in cells for part in c.splitlines()] + [header]
+        natural.append(max(len(t) for t in lines))
+        least.append(max(_least(cells, column.no_wrap), _least([header], column.no_wrap)))
+    frame = 3 * len(table.columns) + 1  # borders and one space each side of a cell
     terminal = shutil.get_terminal_size((console.width, 24)).columns
-    width = max(terminal, needed)
+    widths = _widths(natural, least, terminal - frame)
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # decided here: Rich's own fitting may cut a figure
+    width = max(terminal, sum(widths) + frame)
     if width <= console.width:
         console.print(table, width=width)
         return

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
 from veille.periods import label_fr
-from veille.sparkline import panels
+from veille.sparkline import AGGLO, COMMUNE, INK, panels
 from veille.wording import fmt, signed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -68,11 +68,11 @@ class ChartSet:
         ind = line.indicator
         own = ("quartier" if line.commune_trend else "commune" if line.agglomeration_trend
                else "agglo.")
-        series = [(own, line.trend.values)]
+        series = [(own, INK, line.trend.values)]
         if line.commune_trend:
-            series.append(("commune", line.commune_trend.values))
+            series.append(("commune", COMMUNE, line.commune_trend.values))
         if line.agglomeration_trend:
-            series.append(("agglo.", line.agglomeration_trend.values))
+            series.append(("agglo.", AGGLO, line.agglomeration_trend.values))
         periods = line.trend.periods
         svg = panels(series, periods[0][:4], periods[-1][:4],
                      lambda v: fmt_value(v, ind.kind, ind.unit))

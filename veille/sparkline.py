@@ -78,8 +78,7 @@ def sparkline(values: Values, *, marked: int | None = None,
     return _svg(parts, WIDTH, HEIGHT)
 
 
-PANEL_W, PANEL_H, AXIS_W, LABEL_W, FOOT = 150, 30, 34, 62, 11
-PANEL_COLOURS = (INK, COMMUNE, AGGLO)
+PANEL_W, PANEL_H, AXIS_W, LABEL_W, FOOT = 150, 34, 40, 70, 12
 
 
 def _text(x: float, y: float, text: str, *, size: float = 7, anchor: str = "start",
@@ -90,23 +89,22 @@ def _text(x: float, y: float, text: str, *, size: float = 7, anchor: str = "star
             f'{escape(text)}</text>')
 
 
-def panels(series: Sequence[tuple[str, Values]], first: str, last: str,
+def panels(series: Sequence[tuple[str, str, Values]], first: str, last: str,
            label: Callable[[float], str]) -> str | None:
-    """Small multiples: one panel per territory (``(name, values)``, this territory
-    first), each on its own vertical scale so a neighbourhood's change is not flattened by
+    """Small multiples: one panel per territory (``(name, colour, values)``, this
+    territory first), each on its own vertical scale so a neighbourhood's change is not flattened by
     the agglomeration's level; each panel's lowest and highest values written on its axis,
     its last published value and name at its end, the first and last years under the
     last panel. None when this territory has fewer than two published points."""
-    if not series or sum(v is not None for v in series[0][1]) < 2:
+    if not series or sum(v is not None for v in series[0][2]) < 2:
         return None
-    shown = [(name, values) for name, values in series
+    shown = [(name, colour, values) for name, colour, values in series
              if sum(v is not None for v in values) >= 2]
     width = AXIS_W + PANEL_W + LABEL_W
     height = len(shown) * (PANEL_H + 2) + FOOT
     parts: list[str] = []
-    for i, (name, values) in enumerate(shown):
+    for i, (name, colour, values) in enumerate(shown):
         top = i * (PANEL_H + 2)
-        colour = PANEL_COLOURS[min(i, len(PANEL_COLOURS) - 1)]
         x, y = _scale([values], [], PANEL_W, PANEL_H, len(values))
         low = min(v for v in values if v is not None)
         high = max(v for v in values if v is not None)
@@ -121,15 +119,15 @@ def panels(series: Sequence[tuple[str, Values]], first: str, last: str,
         end, point = max((j, v) for j, v in enumerate(values) if v is not None)
         parts.append(f'<circle cx="{x(end):.1f}" cy="{y(point):.1f}" r="1.8" '
                      f'fill="{colour}"/></g>')
-        parts.append(_text(AXIS_W - 2, top + y(high) + 2.5, label(high), size=6.2,
+        parts.append(_text(AXIS_W - 2, top + y(high) + 3, label(high), size=7.2,
                            anchor="end"))
         if high - low > 1e-12:
-            parts.append(_text(AXIS_W - 2, top + y(low) + 2.5, label(low), size=6.2,
+            parts.append(_text(AXIS_W - 2, top + y(low) + 3, label(low), size=7.2,
                                anchor="end"))
-        parts.append(_text(AXIS_W + PANEL_W + 4, top + 12, label(point), size=7.5,
+        parts.append(_text(AXIS_W + PANEL_W + 4, top + 13, label(point), size=8.5,
                            colour=colour, bold=True))
-        parts.append(_text(AXIS_W + PANEL_W + 4, top + 22, name, size=6.2))
+        parts.append(_text(AXIS_W + PANEL_W + 4, top + 25, name, size=7.2))
     foot = height - 2
-    parts.append(_text(AXIS_W, foot, first, size=6.5))
-    parts.append(_text(AXIS_W + PANEL_W, foot, last, size=6.5, anchor="end"))
+    parts.append(_text(AXIS_W, foot, first, size=7.2))
+    parts.append(_text(AXIS_W + PANEL_W, foot, last, size=7.2, anchor="end"))
     return _svg(parts, width, height)
