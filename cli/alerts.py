@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace, parse_at
+from cli.tables import print_table
 from veille.catalog import CatalogError
 from veille.clock import PARIS
 from veille.runtime import Runtime
@@ -79,7 +80,7 @@ def cells_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
                       "oui" if cell.reviewed_only else "non",
                       "\n".join(f"{m.name} <{mask_url(m.url)}>" for m in cell.members),
                       str(len(subs.of_cell(cell.id))))
-    console.print(table)
+    print_table(console, table)
 
 
 @cells_app.command("set")
@@ -197,7 +198,7 @@ def alerts(
     for row in rows:
         table.add_row(_local(row["raised_at"]), row["cell_id"], row["severity"], row["status"],
                       row["message"], row["digest_id"] or "en attente / pending")
-    console.print(table)
+    print_table(console, table)
     console.print(f"{len(rows)} alerte(s).")
 
 
@@ -219,7 +220,7 @@ def notifications(
     for row in rows:
         table.add_row(_local(row["at"]), row["digest_id"], row["cell_id"], row["recipient"],
                       row["channel"], str(row["attempt"]), row["outcome"], row["error"] or "")
-    console.print(table)
+    print_table(console, table)
 
 
 @digests_app.command("send")
@@ -273,7 +274,7 @@ def digests_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
             table.add_row(_local(row["created_at"]), row["digest_id"], row["kind"],
                           str(row["alert_count"]),
                           DIGEST_STATUS_FR.get(row["status"], row["status"]), row["subject"])
-    console.print(table)
+    print_table(console, table)
 
 
 def register(app: typer.Typer) -> None:

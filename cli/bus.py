@@ -23,6 +23,7 @@ from cli.common import (
     open_workspace,
     parse_at,
 )
+from cli.tables import print_table
 
 BrokerOpt = Annotated[str, typer.Option(
     "--broker", envvar="VEILLE_KAFKA", help="Kafka bootstrap server host:port. "
@@ -108,7 +109,7 @@ def publish(
     for item in done:
         table.add_row(item.path.name, str(item.received.event.delivery_id),
                       "yes" if item.sent else f"no ({item.received.status}, already handled)")
-    console.print(table)
+    print_table(console, table)
 
 
 @bus_app.command("status")
@@ -133,7 +134,7 @@ def bus_status(
             continue
         table.add_row(lag.topic, str(lag.partition), str(lag.committed),
                       str(lag.high_watermark), f"[red]{lag.lag}[/red]" if lag.lag else "0")
-    console.print(table)
+    print_table(console, table)
     now = dt.datetime.now(dt.UTC)
     flying = waves_in_flight(runtime.engine)
     waves = Table("delivery", "period", "chunks in / expected", "tests (BH m)", "age",
@@ -150,7 +151,10 @@ def bus_status(
                       f"{w['chunks_in']} / {w['expected_chunks']}", str(w["n_tests"]),
                       f"{age:.0f} s", "[red]STUCK: chunks missing (partition lost?)[/red]"
                       if late else "gathering")
-    console.print(waves if flying else "No wave in flight.")
+    if flying:
+        print_table(console, waves)
+    else:
+        console.print("No wave in flight.")
     if stuck:
         console.print(f"[red]{stuck} wave(s) never completed:[/red] their missing chunks "
                       "must be republished (`veille publish` the delivery's file again).")
@@ -183,7 +187,7 @@ def bus_dead_letters(broker: BrokerOpt = DEFAULT_BROKER) -> None:
     table = Table("topic", "reason", "payload", title="Lettres mortes / dead letters")
     for item in dead_letters(broker.split("://", 1)[-1]):
         table.add_row(item["topic"], item["reason"], item["payload"][:80])
-    console.print(table)
+    print_table(console, table)
 
 
 def register(app: typer.Typer) -> None:

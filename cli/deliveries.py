@@ -17,6 +17,7 @@ from cli.common import (
     open_workspace,
     progress,
 )
+from cli.tables import print_table
 from veille.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ def print_outcomes(runtime: Runtime, summary: IngestSummary) -> None:
         console.print(f"[yellow]Déjà pris[/yellow] {escape(path.name)} : pris en charge par "
                       "un autre processus (un autre veille watch ou veille ingest).")
     if summary.outcomes:
-        console.print(table)
+        print_table(console, table)
 
 
 def watch(
@@ -168,7 +169,7 @@ def freshness(
         late = f"[red]{item.days_late}[/red]" if item.overdue else "0"
         table.add_row(item.convention_id, item.provider, item.last_period or "-",
                       item.expected_period, item.due_date.isoformat(), late)
-    console.print(table)
+    print_table(console, table)
     if emit:
         events = emit_overdue(runtime.catalog, runtime.engine, runtime.clock)
         if events:
@@ -198,7 +199,7 @@ def list_deliveries(
             periods = f"{min(row.periods)}..{max(row.periods)}" if row.periods else "-"
             table.add_row(str(row.id), row.filename, row.convention_id or "?", row.status,
                           periods, str(row.observation_count), row.report_path or "")
-    console.print(table)
+    print_table(console, table)
 
 
 @deliveries_app.command("retry")

@@ -17,6 +17,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import func, select
 
+from cli.tables import print_table
 from connectors.freshness import emit_overdue, freshness
 from demo import DemoManifest, generate
 from detectors.evaluation import Score, changes_from_truth, score
@@ -180,7 +181,7 @@ def _print_score(console: Console, result: Score) -> None:
     for kind, (found, total) in sorted(result.by_kind().items()):
         table.add_row(kind, f"{found}/{total}", f"{found / total:.2f}")
     table.add_row("toutes / all", "", f"{result.recall():.2f}")
-    console.print(table)
+    print_table(console, table)
     small = result.recall(include_small=True)
     console.print(f"Précision / precision: {result.precision:.2f} "
                   f"({result.true_shifts} vraies, {len(result.false_shifts)} fausses alertes); "
@@ -232,7 +233,7 @@ def _print_summary(console: Console, workspace: Path, f: dict, quarantined: list
                   f"{f['digests_sent']} ({f['messages_sent']} messages, "
                   f"{f['notifications']} envois / sends)")
     table.add_row("Durée / duration", f"{f['seconds']:.1f} s")
-    console.print(table)
+    print_table(console, table)
     for row in quarantined:
         console.print(f"[yellow]Quarantaine[/yellow] {row.filename}: {row.report_path}")
     console.print(f"Boîte d'envoi / outbox: {workspace.resolve() / 'outbox'}")

@@ -6,12 +6,13 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
+from cli.tables import print_table
 from veille.model import Theme
 from veille.periods import label_fr
-from veille.wording import KIND_FR, certainty, signed
+from veille.wording import KIND_FR, certainty, change_unit, fmt, fmt_q, signed
 
 
 def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
@@ -31,7 +32,7 @@ def detect(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
             table.add_row(str(run.delivery_id), run.period, f"{run.n_series:,}",
                           f"{run.n_tests:,}", f"{run.n_candidates:,}", str(run.n_shifts),
                           f"{run.seconds:.2f}")
-    console.print(table)
+    print_table(console, table)
     produced = ", ".join(f"{n} {k}" for k, n in sorted(report.produced.items()))
     console.print(f"This run: {produced or 'nothing pending'}.")
 
@@ -68,23 +69,24 @@ def shifts(
     if as_json:
         console.print_json(json.dumps(rows, default=str, ensure_ascii=False))
         return
-    table = Table("période", "territoire", "indicateur", "type", "variation", "attendu",
-                  "q",
+    table = Table("période", "territoire", "indicateur", "type",
+                  Column("variation", no_wrap=True), Column("attendu", no_wrap=True), "q",
                   title=f"Évolutions détectées / shifts ({len(rows)})")
     for s in rows:
         indicator = catalog.indicators.get(s["indicator"])
         place = catalog.territories.get(s["territory"])
-        unit = (indicator.people or indicator.unit) if indicator else ""
+        unit = change_unit(indicator) if indicator else ""
         decimals = 0 if indicator is None or indicator.kind.value == "count" else 1
         table.add_row(label_fr(s["period"]), place.name if place else s["territory"],
                       indicator.label if indicator else s["indicator"],
                       KIND_FR.get(s["kind"], s["kind"]),
                       signed(s["abs_change"], unit, decimals),
-                      f"{s['expected']:.{decimals}f} [{s['interval_low']:.{decimals}f}–"
-                      f"{s['interval_high']:.{decimals}f}]",
-                      f"{s['q_value']:.2g}")
-    console.print(table)
-    console.print("q : probabilité de fausse alerte corrigée (Benjamini-Hochberg) ; "
+                      f"{fmt(s['expected'], '', decimals)} [{fmt(s['interval_low'], '', decimals)}"
+                      f" – {fmt(s['interval_high'], '', decimals)}]",
+                      fmt_q(float(s["q_value"])))
+    print_table(console, table)
+    console.print("q (Benjamini-Hochberg) : en retenant toutes les évolutions d'une vague "
+                  "au moins aussi nettes, part attendue de fausses alertes parmi elles ; "
                   f"q < 0,01 : {certainty(0.005).split(' (')[0]}. "
                   "Détail complet (méthode, p, référence) : --json.")
 

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
+from cli.tables import print_table
 
 users_app = typer.Typer(help="Comptes du site / web accounts (analyst, ccas, clspd, reader).",
                         no_args_is_help=True)
@@ -83,7 +84,7 @@ def users_list(workspace: WorkspaceOpt = DEFAULT_WORKSPACE) -> None:
             table.add_row(row["username"], row["display_name"], row["role"],
                           row["commune"] or "", ", ".join(row["scope"] or []),
                           "oui" if row["active"] else "non (désactivé)")
-    console.print(table)
+    print_table(console, table)
 
 
 LoginArg = Annotated[str, typer.Argument(help="Login of the account.")]

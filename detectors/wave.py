@@ -391,6 +391,6 @@ def _baseline(
         what = "mêmes mois"
     elif layout.season_length == 4:
         what = "mêmes trimestres"
-    else:
-        what = "années"
+    else:  # an annual series has no season to adjust
+        return f"années {first} à {last} (tendance ajustée)"
     return f"{what} {first} à {last} (saisonnalité et tendance ajustées)"

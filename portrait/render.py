@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
 from veille.periods import label_fr
-from veille.sparkline import trend
+from veille.sparkline import AGGLO, COMMUNE, INK, panels
 from veille.wording import fmt, signed
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -61,12 +61,21 @@ def environment(extra: Iterable[Path] = ()) -> Environment:
 
 
 class ChartSet:
-    """Trend charts of a portrait as data URIs, drawn once per line."""
+    """Trend charts of a portrait as data URIs: small multiples, each territory on its own
+    scale (``veille.sparkline.panels``), drawn once per line."""
 
     def uri(self, line: IndicatorLine) -> str | None:
-        svg = trend(line.trend.values,
-                    line.commune_trend.values if line.commune_trend else None,
-                    line.agglomeration_trend.values if line.agglomeration_trend else None)
+        ind = line.indicator
+        own = ("quartier" if line.commune_trend else "commune" if line.agglomeration_trend
+               else "agglo.")
+        series = [(own, INK, line.trend.values)]
+        if line.commune_trend:
+            series.append(("commune", COMMUNE, line.commune_trend.values))
+        if line.agglomeration_trend:
+            series.append(("agglo.", AGGLO, line.agglomeration_trend.values))
+        periods = line.trend.periods
+        svg = panels(series, periods[0][:4], periods[-1][:4],
+                     lambda v: fmt_value(v, ind.kind, ind.unit))
         if svg is None:
             return None
         return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")

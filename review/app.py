@@ -32,6 +32,7 @@ from review.pages import (
 )
 from review.site import PortraitCache, render
 from veille.runtime import Runtime
+from veille.wording import fmt_q, signed
 
 HERE = Path(__file__).resolve().parent
 Hook = Callable[[], object]
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
     app.state.published = PublishedCache(runtime.engine, runtime.catalog)
     app.state.portraits = PortraitCache()
     app.state.env = environment(extra=[HERE / "templates"])
+    app.state.env.filters.update(q=fmt_q, percent=lambda v: signed(100 * float(v), "%", 0))
     app.add_middleware(SessionMiddleware,
                        secret_key=session_secret or secret_key(runtime.workspace.root),
                        session_cookie="veille_session", same_site="lax",

@@ -19,6 +19,7 @@ TEXTS: dict[str, str] = {
     **{f"decision-{status}": f"Décision enregistrée : {label}."
        for status, label in STATUS_FR.items()},
     **{f"refus-{code}": f"Refusé : {text}." for code, text in DECISION_ERRORS.items()},
+    "file-terminee": "Décision enregistrée. Plus aucune évolution dans cette file.",
     "lot-confirmed": "{n} évolution(s) confirmée(s)",
     "lot-dismissed": "{n} évolution(s) écartée(s)",
     "relance-acceptee": "Livraison relancée : acceptée.",

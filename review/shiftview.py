@@ -12,7 +12,7 @@ from review.decide import STATUS_FR
 from veille.catalog import Catalog
 from veille.model import Indicator, Territory
 from veille.sparkline import sparkline
-from veille.wording import KIND_FR
+from veille.wording import KIND_FR, change_unit, unit_of
 
 
 @dataclass
@@ -33,6 +33,14 @@ class ShiftView:
     @property
     def kind_fr(self) -> str:
         return KIND_FR.get(str(self.row["kind"]), str(self.row["kind"]))
+
+    @property
+    def unit(self) -> str:
+        return unit_of(self.indicator)
+
+    @property
+    def change_unit(self) -> str:
+        return change_unit(self.indicator)
 
     @property
     def status_fr(self) -> str:

@@ -56,7 +56,7 @@ class TerritoryKind(StrEnum):
     @property
     def label_fr(self) -> str:
         return {"iris": "IRIS", "qpv": "QPV", "quartier": "quartier", "commune": "commune",
-                "epci": "agglomération", "departement": "département", "region": "région",
+                "epci": "intercommunalité", "departement": "département", "region": "région",
                 "arrondissement": "arrondissement"}[self.value]
 
 

@@ -1,6 +1,6 @@
 """Small inline SVG charts written by hand, a few hundred bytes each.
 
-The review queue shows hundreds of shifts and the portrait thousands of trend charts:
+The review queue shows hundreds of shifts and the portrait thousands of trend panels:
 drawn as plain SVG paths (tens of microseconds each) they render fast in the browser and
 in WeasyPrint's PDF, where matplotlib's SVG (clip paths, styles, defs) made the portrait's
 PDF several times slower. Masked or missing values are gaps, never zeros; the full chart
@@ -10,6 +10,7 @@ of one series (review page) is still drawn with matplotlib.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from html import escape
 
 WIDTH, HEIGHT, PAD = 150, 34, 3
 INK, COMMUNE, AGGLO, BAND = "#1f4e79", "#c0392b", "#7f8c8d", "#dde8f2"
@@ -77,17 +78,56 @@ def sparkline(values: Values, *, marked: int | None = None,
     return _svg(parts, WIDTH, HEIGHT)
 
 
-def trend(values: Values, commune: Values | None = None, agglomeration: Values | None = None,
-          *, width: float = 160, height: float = 45) -> str | None:
-    """A territory's trend with its commune (dashed red) and agglomeration (dotted grey)
-    on the same axis, the last published point marked; None under two points."""
-    if sum(v is not None for v in values) < 2:
+PANEL_W, PANEL_H, AXIS_W, LABEL_W, FOOT = 150, 34, 40, 70, 12
+
+
+def _text(x: float, y: float, text: str, *, size: float = 7, anchor: str = "start",
+          colour: str = "#555", bold: bool = False) -> str:
+    weight = ' font-weight="bold"' if bold else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
+            f'fill="{colour}" font-family="DejaVu Sans, Arial, sans-serif"{weight}>'
+            f'{escape(text)}</text>')
+
+
+def panels(series: Sequence[tuple[str, str, Values]], first: str, last: str,
+           label: Callable[[float], str]) -> str | None:
+    """Small multiples: one panel per territory (``(name, colour, values)``, this
+    territory first), each on its own vertical scale so a neighbourhood's change is not flattened by
+    the agglomeration's level; each panel's lowest and highest values written on its axis,
+    its last published value and name at its end, the first and last years under the
+    last panel. None when this territory has fewer than two published points."""
+    if not series or sum(v is not None for v in series[0][2]) < 2:
         return None
-    series = [s for s in (values, commune, agglomeration) if s]
-    x, y = _scale(series, [], width, height, len(values))
-    parts = [_path(agglomeration, x, y, AGGLO, 0.9, "2 1.5") if agglomeration else "",
-             _path(commune, x, y, COMMUNE, 0.9, "4 1.5") if commune else "",
-             _path(values, x, y, INK, 1.5)]
-    last, point = max((i, v) for i, v in enumerate(values) if v is not None)
-    parts.append(f'<circle cx="{x(last):.1f}" cy="{y(point):.1f}" r="2" fill="{INK}"/>')
+    shown = [(name, colour, values) for name, colour, values in series
+             if sum(v is not None for v in values) >= 2]
+    width = AXIS_W + PANEL_W + LABEL_W
+    height = len(shown) * (PANEL_H + 2) + FOOT
+    parts: list[str] = []
+    for i, (name, colour, values) in enumerate(shown):
+        top = i * (PANEL_H + 2)
+        x, y = _scale([values], [], PANEL_W, PANEL_H, len(values))
+        low = min(v for v in values if v is not None)
+        high = max(v for v in values if v is not None)
+        parts.append(f'<g transform="translate({AXIS_W} {top})">'
+                     f'<line x1="0" y1="{y(high):.1f}" x2="{PANEL_W}" y2="{y(high):.1f}" '
+                     f'stroke="#e3e3e3" stroke-width="0.6"/>'
+                     f'<line x1="0" y1="{y(low):.1f}" x2="{PANEL_W}" y2="{y(low):.1f}" '
+                     f'stroke="#e3e3e3" stroke-width="0.6"/>'
+                     f'<line x1="0" y1="0" x2="0" y2="{PANEL_H}" stroke="#999" '
+                     f'stroke-width="0.6"/>'
+                     f'{_path(values, x, y, colour, 1.4)}')
+        end, point = max((j, v) for j, v in enumerate(values) if v is not None)
+        parts.append(f'<circle cx="{x(end):.1f}" cy="{y(point):.1f}" r="1.8" '
+                     f'fill="{colour}"/></g>')
+        parts.append(_text(AXIS_W - 2, top + y(high) + 3, label(high), size=7.2,
+                           anchor="end"))
+        if high - low > 1e-12:
+            parts.append(_text(AXIS_W - 2, top + y(low) + 3, label(low), size=7.2,
+                               anchor="end"))
+        parts.append(_text(AXIS_W + PANEL_W + 4, top + 13, label(point), size=8.5,
+                           colour=colour, bold=True))
+        parts.append(_text(AXIS_W + PANEL_W + 4, top + 25, name, size=7.2))
+    foot = height - 2
+    parts.append(_text(AXIS_W, foot, first, size=7.2))
+    parts.append(_text(AXIS_W + PANEL_W, foot, last, size=7.2, anchor="end"))
     return _svg(parts, width, height)

@@ -100,17 +100,66 @@ def signed(value: float, unit: str = "", digits: int | None = None) -> str:
     return ("+" if value > 0 else "−" if value < 0 else "") + text
 
 
+def fmt_q(q_value: float) -> str:
+    """A q- or p-value in French: two significant digits, decimal comma, never an
+    exponent ("0,0003", "< 0,0001")."""
+    if q_value < 0.0001:
+        return "< 0,0001"
+    digits = max(0, 1 - math.floor(math.log10(q_value))) if q_value < 1 else 2
+    text = f"{q_value:.{digits}f}".rstrip("0").rstrip(",.")
+    return text.replace(".", ",")
+
+
 def certainty(q_value: float | None) -> str:
-    """How sure, in plain words (the FDR-adjusted q-value of the detection)."""
+    """How strong the evidence is, in plain words, with the q-value (FDR-adjusted): not a
+    chance that this shift is false, which no test gives (``q_meaning`` says what it is)."""
     if q_value is None:
         return ""
     if q_value < 0.001:
-        return "quasi certain (moins d'une chance sur mille d'une fausse alerte)"
-    if q_value < 0.01:
-        return "très probable (moins d'une chance sur cent d'une fausse alerte)"
-    if q_value < 0.05:
-        return "probable (moins d'une chance sur vingt d'une fausse alerte)"
-    return "à confirmer (signal faible)"
+        word = "preuve très forte"
+    elif q_value < 0.01:
+        word = "très probable"
+    elif q_value < 0.05:
+        word = "probable"
+    else:
+        return f"à confirmer (signal faible, q = {fmt_q(q_value)})"
+    return f"{word} (q = {fmt_q(q_value)})"
+
+
+def q_meaning(q_value: float) -> str:
+    """What q means, said plainly (Benjamini-Hochberg's adjusted p-value)."""
+    share = fmt(max(100 * q_value, 0.01), "%", 2 if q_value < 0.01 else 1)
+    return (f"q = {fmt_q(q_value)} : si l'on retient toutes les évolutions de cette vague "
+            f"dont la preuve est au moins aussi forte que celle-ci, on s'attend à ce qu'au "
+            f"plus {share} d'entre elles soient de fausses alertes.")
+
+
+def wave_false_alerts(n_tests: int, n_shifts: int, level: float) -> str:
+    """The chance of a false alert in one wave: BH at ``level`` bounds the expected share
+    of false alerts among the ``n_shifts`` reported out of ``n_tests`` series tested."""
+    expected = level * n_shifts
+    return (f"Dans cette vague, {fmt(n_tests)} série{'s' if n_tests > 1 else ''} "
+            f"testée{'s' if n_tests > 1 else ''}, {fmt(n_shifts)} évolution"
+            f"{'s' if n_shifts > 1 else ''} signalée{'s' if n_shifts > 1 else ''} au seuil "
+            f"q ≤ {fmt_q(level)} : on s'attend à au plus {fmt(expected, '', 1)} fausse"
+            f"{'s' if expected >= 2 else ''} alerte{'s' if expected >= 2 else ''} parmi "
+            f"elles ({fmt(100 * level, '%', 0)}), sans savoir lesquelles.")
+
+
+def unit_of(indicator: Indicator) -> str:
+    """The unit a figure of ``indicator`` is written with: a rate's own unit (never the
+    people it counts), a count's people ("foyers") or its unit unless it is the bare
+    "nombre"."""
+    if indicator.kind is IndicatorKind.RATE:
+        return indicator.unit
+    unit = indicator.people or indicator.unit
+    return "" if unit.strip().lower() == "nombre" else unit
+
+
+def change_unit(indicator: Indicator) -> str:
+    """The unit of a difference: points for a percentage, else the figure's unit."""
+    unit = unit_of(indicator)
+    return "pts" if indicator.kind is IndicatorKind.RATE and unit.strip() == "%" else unit
 
 
 def news(good_news: bool | None) -> str:
@@ -122,14 +171,15 @@ def news(good_news: bool | None) -> str:
 def describe_shift(shift: Mapping[str, Any], indicator: Indicator, territory_name: str) -> str:
     """One sentence: what changed, by how much, compared with what, how sure."""
     digits = 0 if indicator.kind is IndicatorKind.COUNT else 1
-    unit = indicator.people or indicator.unit
+    unit = change_unit(indicator)
     relative = (f" ({signed(100 * float(shift['rel_change']), '%', 0)})"
                 if shift.get("rel_change") is not None else "")
     people = ""
     if shift.get("people") is not None and indicator.kind is IndicatorKind.RATE:
         people = f", soit {signed(float(shift['people']), indicator.people or 'personnes', 0)}"
-    observed, expected, low, high = (fmt(float(shift[k]), "", digits) for k in (
-        "observed", "expected", "interval_low", "interval_high"))
+    level = unit_of(indicator)
+    observed, expected = (fmt(float(shift[k]), level, digits) for k in ("observed", "expected"))
+    low, high = (fmt(float(shift[k]), "", digits) for k in ("interval_low", "interval_high"))
     kind = KIND_FR.get(str(shift["kind"]), str(shift["kind"]))
     return (
         f"{indicator.label} – {territory_name}, {label_fr(str(shift['period']))} : "

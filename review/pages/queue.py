@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import REASONS, STATUS_FR, decide_many
+from review.queueorder import query_of, queue_rows
 from review.shiftview import ShiftView, view
 from review.site import render, runtime_of
 from veille.model import Theme
@@ -25,29 +25,13 @@ from veille.wording import KIND_FR
 router = APIRouter()
 
 
-def severity_key(row: dict) -> tuple:
-    """Most severe first: strongest evidence (q), then the largest relative move."""
-    rel = abs(float(row["rel_change"])) if row.get("rel_change") is not None else 0.0
-    return (float(row["q_value"]), -rel, str(row["shift_id"]))
-
-
-def queue_views(request: Request, *, theme: str = "", territory: str = "", kind: str = "",
-                status: str = "pending", wave: str = "") -> list[ShiftView]:
+def queue_views(request: Request, filters: dict[str, str]) -> list[ShiftView]:
     runtime = runtime_of(request)
     catalog = runtime.catalog
     with runtime.engine.connect() as conn:
-        rows = shift_store.list_shifts(conn, status="active",
-                                       review_status=status or None, kind=kind or None)
+        rows = queue_rows(conn, catalog, filters)
         names = {int(r.id): str(r.filename) for r in conn.execute(
             select(deliveries.c.id, deliveries.c.filename))}
-        if theme:
-            rows = [r for r in rows if (i := catalog.indicators.get(r["indicator"]))
-                    and i.theme.value == theme]
-        if territory:
-            rows = [r for r in rows if catalog.within([territory], r["territory"])]
-        if wave:
-            rows = [r for r in rows if str(r["delivery_id"]) == wave]
-        rows.sort(key=severity_key)
         decisions = review_store.latest(conn, [r["shift_id"] for r in rows])
     values = request.app.state.published.get({r["indicator"] for r in rows})
     out = []
@@ -64,8 +48,9 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
           wave: str = "") -> Response:
     require(user, "analyst")
     runtime = runtime_of(request)
-    items = queue_views(request, theme=theme, territory=territory, kind=kind, status=status,
-                        wave=wave)
+    filters = {"theme": theme, "territory": territory, "kind": kind, "status": status,
+               "wave": wave}
+    items = queue_views(request, filters)
     with runtime.engine.connect() as conn:
         waves = sorted({(int(r["delivery_id"])) for r in shift_store.list_shifts(
             conn, status="active")}, reverse=True)
@@ -75,14 +60,14 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
     territories = sorted((t for t in runtime.catalog.territories.values()
                           if t.kind.value in ("epci", "commune", "quartier")),
                          key=lambda t: (t.kind.value != "epci", t.code))
-    filters = {"theme": theme, "territory": territory, "kind": kind, "status": status,
-               "wave": wave}
-    # where a bulk decision comes back to: the same filters, nothing else of the URL
-    back = "/revue?" + urlencode({k: v for k, v in filters.items() if v})
+    # where a decision comes back to: the same filters, nothing else of the URL
+    query = query_of(filters)
+    back = "/revue?" + query
     return render(request, "queue.html", user=user, items=items, themes=list(Theme),
                   kinds=KIND_FR, statuses=STATUS_FR, reasons=REASONS, waves=waves,
                   wave_names=names, under_query=under_query, territories=territories,
-                  filters=filters, back=back)
+                  filters=filters, back=back, query=query,
+                  last_reason=request.session.get("last_reason", ""))
 
 
 @router.post("/revue/lot", dependencies=[Depends(check_csrf)])
@@ -95,6 +80,10 @@ def bulk(request: Request, user: Annotated[User, Depends(current_user)],
         return render(request, "error.html", status_code=400, user=user, status=400,
                       message="En lot : confirmer ou écarter seulement.")
     runtime = runtime_of(request)
+    if decision == "dismissed" and reason:
+        request.session["last_reason"] = reason
+    else:
+        reason = ""  # a motive is a dismissal's: a confirmation records none
     done, refused = decide_many(runtime.engine, shift_ids, decision, reviewer=user.username,
                                 now=dt.datetime.now(dt.UTC), reason=reason or None,
                                 comment=comment)

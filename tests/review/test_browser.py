@@ -81,6 +81,8 @@ def _decide(page, base: str, shift_id: str, decision: str, *, reason: str = "", 
         page.fill("#decision-form textarea[name=comment]", comment)
     page.click("#decision-form button[type=submit]")
     page.wait_for_load_state("networkidle")
+    assert f"/evolution/{shift_id}" not in page.url  # on to the next one of the queue
+    page.goto(f"{base}/revue/evolution/{shift_id}")
 
 
 def test_analyst_reviews_and_the_portrait_shows_exactly_the_confirmed_one(served,
