@@ -55,12 +55,6 @@ def count(n: int | None, noun: str, plural: str | None = None) -> str:
     return f"{fmt(n)} {noun if abs(n) < 2 else plural or noun + 's'}"
 
 
-def unit_of(indicator: Indicator) -> str:
-    """The unit written after a figure: none for a bare count ('275', not '275 nombre')."""
-    unit = indicator.unit.strip()
-    return "" if unit.lower() in {"nombre", "nb", "n"} else unit
-
-
 def when(period: object) -> str:
     """A period as readers write it ('décembre 2025', '2e trimestre 2024'); anything that
     is not a period label is shown as given."""
@@ -153,7 +147,7 @@ def unit_of(indicator: Indicator) -> str:
     if indicator.kind is IndicatorKind.RATE:
         return indicator.unit
     unit = indicator.people or indicator.unit
-    return "" if unit.strip().lower() == "nombre" else unit
+    return "" if unit.strip().lower() in {"nombre", "nb", "n"} else unit
 
 
 def change_unit(indicator: Indicator) -> str:
