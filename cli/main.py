@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import typer
 
-from cli import alerts, bus, deliveries, detect, web, workspace
+from cli import alerts, bus, deliveries, detect, explain, web, workspace
 from cli.common import NamedErrors
 
 app = typer.Typer(cls=NamedErrors, help="veille: social watch and alerts for social "
                   "observatories (veille sociale).", no_args_is_help=True,
                   add_completion=False)
 
-for group in (workspace, deliveries, detect, alerts, bus, web):
+for group in (workspace, deliveries, detect, explain, alerts, bus, web):
     group.register(app)
 
 if __name__ == "__main__":
