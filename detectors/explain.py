@@ -102,7 +102,7 @@ def _line(kind: str, code: int, a: dict[str, np.ndarray], row: int, j: int,
     elif bool(a["reported"][row, j]):
         status, words = "reported", "signalé"
     elif p is not None:
-        status, words = "not_rejected", "confirmé, sous le seuil non atteint"
+        status, words = "not_rejected", "confirmé, non signalé"
     else:
         status, words = "screened_out", "écarté au tri"
     reason = REASON_FR[Untested(code)] if code != Untested.TESTED else None

@@ -97,18 +97,20 @@ def build_batch(
 
 def _absent(code: str, matrix: IndicatorMatrix, col_end: int) -> list[tuple[str, str, Untested]]:
     """The indicator's series without a value at the wave's column: unpublished there when
-    they have one in the window before it, not started yet when their values come after
-    (a series whose values all lie before the window is no longer one of the wave's)."""
+    they have one in the window before it, not started yet when their values come after,
+    never published when they have none at all (a series whose values all lie before the
+    window is no longer one of the wave's)."""
     lost = np.flatnonzero(np.isnan(matrix.value[:, col_end]))
     if lost.size == 0:
         return []
     start = max(0, col_end - WINDOW[matrix.periodicity] + 1)
     before = np.isfinite(matrix.value[lost, start:col_end]).any(axis=1)
     after = np.isfinite(matrix.value[lost, col_end + 1:]).any(axis=1)
-    return [(code, matrix.territories[i],
-             Untested.NOT_PUBLISHED if b else Untested.BEFORE_START)
-            for i, b, a in zip(lost.tolist(), before.tolist(), after.tolist(), strict=True)
-            if b or a]
+    older = np.isfinite(matrix.value[lost, :start]).any(axis=1)
+    reason = np.select([before, after, ~older], [Untested.NOT_PUBLISHED, Untested.BEFORE_START,
+                                                 Untested.NEVER_PUBLISHED], 0)
+    return [(code, matrix.territories[i], Untested(int(r)))
+            for i, r in zip(lost.tolist(), reason.tolist(), strict=True) if r]
 
 
 def _window(

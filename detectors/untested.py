@@ -7,8 +7,9 @@ review page). The codes say what the data lacked, not how the statistics are mad
 change of method changes which series reach a code, never the codes' plumbing. Where each
 code is set:
 
-- ``NOT_PUBLISHED`` / ``BEFORE_START``: `detectors.stage.build_batch` (no value at the
-  wave's period: absent or secret; or the series only starts later);
+- ``NOT_PUBLISHED`` / ``BEFORE_START`` / ``NEVER_PUBLISHED``: `detectors.stage.build_batch`
+  (no value at the wave's period: absent or secret; the series only starts later; or it
+  never had a value);
 - ``VALUE_UNUSABLE`` .. ``PARENT_TOO_SHORT``: `detectors.design.prepare` (what the window
   holds);
 - ``NO_POOL``, ``WEAK_POOL``, ``NOT_IDENTIFIABLE``: `detectors.screen.screen_block` (what the
@@ -30,6 +31,8 @@ class Untested(IntEnum):
     """No value at the wave's period (not delivered, or secret) though the series has some."""
     BEFORE_START = 2
     """The series' first value comes after the wave's period."""
+    NEVER_PUBLISHED = 13
+    """Every cell of the series so far is secret (or empty): it has never had a value."""
     VALUE_UNUSABLE = 3
     """A value at the period that the model cannot use (negative count, no population or
     denominator, numerator above the denominator)."""
@@ -63,6 +66,7 @@ REASON_FR = {
     Untested.TESTED: "testée",
     Untested.NOT_PUBLISHED: "pas de valeur publiée à cette période (absente ou secrète)",
     Untested.BEFORE_START: "la série ne commence qu'après cette période",
+    Untested.NEVER_PUBLISHED: "jamais publiée (toutes ses valeurs sont secrètes ou absentes)",
     Untested.VALUE_UNUSABLE: "valeur inutilisable (négative, sans population ou dénominateur)",
     Untested.TOO_SHORT: "historique trop court",
     Untested.SINCE_BREAK: "trop peu de périodes depuis la rupture de définition",

@@ -20,7 +20,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from portrait.published import PublishedCache
 from portrait.render import environment
 from review.auth import SESSION_TTL, LoginRequired, secret_key
-from review.pages import digests, login, portrait, queue, series, shift, subscriptions
+from review.pages import (
+    digests,
+    explain,
+    login,
+    portrait,
+    queue,
+    series,
+    shift,
+    subscriptions,
+)
 from review.site import PortraitCache, render
 from veille.runtime import Runtime
 
@@ -45,7 +54,7 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
                        https_only=runtime.workspace.settings.secure_cookie,
                        max_age=int(SESSION_TTL.total_seconds()))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (login, queue, shift, series, subscriptions, digests, portrait):
+    for module in (login, queue, shift, series, explain, subscriptions, digests, portrait):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

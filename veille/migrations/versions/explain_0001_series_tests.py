@@ -16,20 +16,15 @@ down_revision = "0002"
 branch_labels = ("explain",)
 depends_on = None
 
-RUN_COLUMNS = [
-    sa.Column("n_tested", sa.Integer, nullable=True),
-    sa.Column("untested", sa.JSON, nullable=True),
-    sa.Column("bh_threshold", sa.Float, nullable=True),
-    sa.Column("n_follow_tests", sa.Integer, nullable=True),
-    sa.Column("follow_threshold", sa.Float, nullable=True),
-    sa.Column("screen_cutoff", sa.Float, nullable=True),
-]
+RUN_COLUMNS = {"n_tested": sa.Integer, "untested": sa.JSON, "bh_threshold": sa.Float,
+               "n_follow_tests": sa.Integer, "follow_threshold": sa.Float,
+               "screen_cutoff": sa.Float}
 
 
 def upgrade() -> None:
     with op.batch_alter_table("detection_runs") as batch:
-        for column in RUN_COLUMNS:
-            batch.add_column(column.copy())
+        for name, kind in RUN_COLUMNS.items():
+            batch.add_column(sa.Column(name, kind, nullable=True))
     op.create_table(
         "series_tests",
         sa.Column("delivery_id", sa.Integer, sa.ForeignKey("deliveries.id"),
@@ -47,5 +42,5 @@ def downgrade() -> None:
     op.drop_index("ix_series_tests_period", table_name="series_tests")
     op.drop_table("series_tests")
     with op.batch_alter_table("detection_runs") as batch:
-        for column in RUN_COLUMNS:
-            batch.drop_column(column.name)
+        for name in RUN_COLUMNS:
+            batch.drop_column(name)
