@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from detectors.design import BINOMIAL, GAUSSIAN, POISSON, TEST_KINDS
 from detectors.screen import VARIANCE
 from detectors.untested import REASON_FR, Untested, series_reason
+from detectors.wave_record import dense
 from veille.store.series_tests import Block, blocks_of, run_of
 from veille.wording import KIND_FR, fmt
 
@@ -67,7 +68,7 @@ class Explanation:
 def explain(block: Block, row: int, run: dict[str, Any]) -> Explanation:
     """The explanation of the block's ``row`` at the wave of ``run`` (its detection_runs
     row)."""
-    a = block.arrays
+    a = dense(block.arrays, block.details)
     untested = a["untested"][row]
     follow = bool(a["follow"][row])
     q = float(run["q"])

@@ -208,7 +208,7 @@ def wave_tests(wave: WaveInput, result: WaveResult, running: np.ndarray | None
     if result.screen is None or result.judgement is None:
         return None
     record = screened(wave.batch.keys, result.screen, wave.absent)
-    return concluded(record, result.judgement, wave.batch.keys, running)
+    return concluded(record, result.judgement, running)
 
 
 def running_rows(conn: Connection, wave: WaveInput) -> np.ndarray:

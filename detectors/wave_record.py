@@ -5,6 +5,11 @@ Benjamini-Hochberg's judgement), never recomputed later, so that ``veille explai
 why a series was or was not reported with the state its wave saw. It is stored one block
 per indicator (`veille.store.series_tests`); the distributed runner writes the screen's
 part when it plans a wave and completes it when the wave concludes.
+
+Compact by construction: per series only what every series has (four reason codes, four
+screened p-values in single precision, the variance, two flags: about 50 bytes); the
+confirmed tests — a few thousand in a national wave of 1.7 million series — keep their
+p-value, q-value, verdict, method and baseline as JSON details.
 """
 
 from __future__ import annotations
@@ -19,32 +24,27 @@ from detectors.screen import VARIANCE, ScreenResult
 from detectors.untested import Untested, count_untested, series_reason
 from detectors.wave import Judgement
 
-TERRITORY = "territory"
-PER_TEST = ("untested", "screen_p", "candidate", "p", "q", "reported")
-PER_SERIES = ("variance", "seasonal", "follow")
-DETAILS = ("method", "baseline", "observed", "expected", "interval_low", "interval_high",
-           "direction", "rel_change")
-"""What a confirmed test keeps beside its p-value (its ``Confirmed`` and baseline)."""
+DETAILS = ("p", "q", "reported", "method", "observed", "expected", "interval_low",
+           "interval_high", "direction", "rel_change")
+"""What a confirmed test keeps (beside its baseline): its p-value, BH q-value and verdict,
+and its ``Confirmed`` evidence."""
+SEASONAL, FOLLOW = 1, 2
+"""Bits of a series' ``flags``: seasonal baseline; judged in the follow-up family."""
 
 
 @dataclass
 class SeriesTests:
-    """Rows: the wave's series, then the series it could not take in (no value at its
-    period). Per test (n, 4): why not made, the screen's approximate p, whether it went to
-    statsmodels, its confirmed p and BH q-value (NaN if not confirmed) and whether BH
-    rejected it; per series: `detectors.screen.VARIANCE`, seasonal baseline, follow-up
-    family; per confirmed test, keyed (row, test index): its `DETAILS`."""
+    """Rows: the wave's batch rows in order, then the series it could not take in (no value
+    at its period). ``untested`` and ``screen_p`` are (n, 4) (why not made; the screen's
+    approximate p), ``variance`` (n, 7) `detectors.screen.VARIANCE`, ``flags`` (n,)
+    ``SEASONAL | FOLLOW``; ``details`` (row, test index) -> `DETAILS` of confirmed tests."""
 
     keys: list[tuple[str, str]]
     untested: np.ndarray
     screen_p: np.ndarray
-    candidate: np.ndarray
     variance: np.ndarray
-    seasonal: np.ndarray
-    p: np.ndarray
-    q: np.ndarray
-    reported: np.ndarray
-    follow: np.ndarray
+    flags: np.ndarray
+    n_batch: int
     details: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     cutoff: float = float("nan")  # the screen's: approximate p above it never confirmed
 
@@ -57,45 +57,38 @@ def screened(keys: list[tuple[str, str]], scr: ScreenResult,
              absent: list[tuple[str, str, Untested]]) -> SeriesTests:
     """The screen's part of the record (``absent``: series without a value at the period,
     with their reason)."""
-    n, k = len(keys), len(TEST_KINDS)
-    m = len(absent)
+    n, k, m = len(keys), len(TEST_KINDS), len(absent)
     untested = scr.untested if scr.untested is not None else np.where(
         scr.testable, Untested.TESTED, Untested.NOT_IDENTIFIABLE)
-    variance = scr.variance if scr.variance is not None else np.full((n, len(VARIANCE)),
-                                                                      np.nan)
+    variance = (scr.variance if scr.variance is not None
+                else np.full((n, len(VARIANCE)), np.nan))
     seasonal = scr.seasonal if scr.seasonal is not None else np.ones(n, dtype=bool)
     gone = np.array([[code] * k for *_, code in absent], dtype=np.uint8).reshape(m, k)
     return SeriesTests(
         keys=list(keys) + [(ind, terr) for ind, terr, _ in absent],
         untested=np.vstack([untested.astype(np.uint8), gone]),
-        screen_p=np.vstack([scr.pvalues, np.full((m, k), np.nan)]),
-        candidate=np.vstack([scr.candidates, np.zeros((m, k), dtype=bool)]),
-        variance=np.vstack([variance, np.full((m, len(VARIANCE)), np.nan)]),
-        seasonal=np.concatenate([seasonal, np.zeros(m, dtype=bool)]),
-        p=np.full((n + m, k), np.nan),
-        q=np.full((n + m, k), np.nan),
-        reported=np.zeros((n + m, k), dtype=bool),
-        follow=np.zeros(n + m, dtype=bool),
+        screen_p=np.vstack([scr.pvalues.astype(np.float32), np.full((m, k), np.nan,
+                                                                   dtype=np.float32)]),
+        variance=np.vstack([variance.astype(np.float32),
+                            np.full((m, len(VARIANCE)), np.nan, dtype=np.float32)]),
+        flags=np.concatenate([np.where(seasonal, SEASONAL, 0),
+                              np.zeros(m)]).astype(np.uint8),
+        n_batch=n,
         cutoff=float(scr.cutoff),
     )
 
 
-def concluded(tests: SeriesTests, judgement: Judgement, batch_keys: list[tuple[str, str]],
+def concluded(tests: SeriesTests, judgement: Judgement,
               running: np.ndarray | None = None) -> SeriesTests:
-    """The record completed with the judgement (its outcomes' rows are rows of the batch
-    whose keys are ``batch_keys``)."""
-    index = {key: i for i, key in enumerate(tests.keys)}
+    """The record completed with the judgement (its outcomes' rows are the batch's)."""
     if running is not None:
-        for row in np.flatnonzero(running):
-            tests.follow[index[batch_keys[row]]] = True
+        tests.flags[: tests.n_batch] |= np.where(running, FOLLOW, 0).astype(np.uint8)
     for k, outcome in enumerate(judgement.outcomes):
         c = outcome.confirmed
-        i, j = index[batch_keys[c.series]], TEST_KINDS.index(c.kind)
-        tests.p[i, j] = c.pvalue
-        tests.q[i, j] = judgement.qvalues[k]
-        tests.reported[i, j] = bool(judgement.reject[k])
-        detail = {name: getattr(c, name) for name in DETAILS if name != "baseline"}
-        tests.details[(i, j)] = dict(detail, baseline=outcome.baseline)
+        detail = {name: getattr(c, name) for name in DETAILS[3:]}
+        tests.details[(c.series, TEST_KINDS.index(c.kind))] = _jsonable(dict(
+            detail, p=c.pvalue, q=judgement.qvalues[k], reported=bool(judgement.reject[k]),
+            baseline=outcome.baseline))
     return tests
 
 
@@ -111,46 +104,69 @@ def run_summary(tests: SeriesTests, judgement: Judgement | None) -> dict[str, An
     return out
 
 
-def blocks(tests: SeriesTests) -> dict[str, tuple[dict[str, np.ndarray], list[dict]]]:
-    """The record cut by indicator, as the store keeps it."""
+def blocks(tests: SeriesTests) -> dict[str, tuple[dict[str, Any], list[dict]]]:
+    """The record cut by indicator, as the store keeps it (``row``: the series' row in the
+    record, so that it can be put back in the batch's order)."""
     rows: dict[str, list[int]] = {}
     for i, (indicator, _) in enumerate(tests.keys):
         rows.setdefault(indicator, []).append(i)
+    confirmed: dict[str, list[tuple[int, int]]] = {}
+    for i, j in sorted(tests.details):
+        confirmed.setdefault(tests.keys[i][0], []).append((i, j))
     out = {}
-    for indicator, idx_list in rows.items():
-        idx = np.asarray(idx_list)
-        arrays = {TERRITORY: np.array([tests.keys[i][1] for i in idx], dtype=str)}
-        for name in PER_TEST + PER_SERIES:
-            arrays[name] = getattr(tests, name)[idx]
-        arrays["screen_p"] = arrays["screen_p"].astype(np.float32)
-        arrays["variance"] = arrays["variance"].astype(np.float32)
-        arrays["cutoff"] = np.array(tests.cutoff)
-        where = {int(i): r for r, i in enumerate(idx)}
-        details = [dict(_jsonable(d), row=where[i], test=TEST_KINDS[j])
-                   for (i, j), d in sorted(tests.details.items()) if i in where]
+    for indicator, members in rows.items():
+        idx = np.asarray(members)
+        arrays: dict[str, Any] = {
+            "territory": [tests.keys[i][1] for i in members], "row": idx.astype(np.int32),
+            "untested": tests.untested[idx], "screen_p": tests.screen_p[idx],
+            "variance": tests.variance[idx], "flags": tests.flags[idx],
+            "cutoff": np.array(tests.cutoff), "n_batch": np.array(tests.n_batch)}
+        details = [dict(tests.details[(i, j)], row=int(np.searchsorted(idx, i)),
+                        test=TEST_KINDS[j]) for i, j in confirmed.get(indicator, [])]
         out[indicator] = (arrays, details)
     return out
 
 
 def from_blocks(parts: list[tuple[str, dict[str, np.ndarray], list[dict]]]) -> SeriesTests:
-    """A record read back from its blocks (indicator, arrays, details)."""
-    keys: list[tuple[str, str]] = []
-    columns: dict[str, list[np.ndarray]] = {name: [] for name in PER_TEST + PER_SERIES}
+    """A wave's record read back from its blocks (indicator, arrays, details), its rows in
+    the batch's order again."""
+    if not parts:
+        raise ValueError("a wave's record needs at least one block")
+    n = sum(len(a["row"]) for _, a, _ in parts)
+    k = len(TEST_KINDS)
+    keys: list[tuple[str, str]] = [("", "")] * n
+    untested = np.zeros((n, k), dtype=np.uint8)
+    screen_p = np.zeros((n, k), dtype=np.float32)
+    variance = np.zeros((n, len(VARIANCE)), dtype=np.float32)
+    flags = np.zeros(n, dtype=np.uint8)
     details: dict[tuple[int, int], dict[str, Any]] = {}
-    cutoff = float("nan")
-    for indicator, arrays, block_details in parts:
-        cutoff = float(arrays["cutoff"])
-        start = len(keys)
-        keys += [(indicator, str(t)) for t in arrays[TERRITORY]]
-        for name in columns:
-            columns[name].append(arrays[name])
+    for indicator, a, block_details in parts:
+        rows = a["row"].astype(np.int64)
+        for r, t in zip(rows.tolist(), a["territory"].tolist(), strict=True):
+            keys[r] = (indicator, t)
+        untested[rows], screen_p[rows] = a["untested"], a["screen_p"]
+        variance[rows], flags[rows] = a["variance"], a["flags"]
         for d in block_details:
-            rest = {k: v for k, v in d.items() if k not in ("row", "test")}
-            details[(start + int(d["row"]), TEST_KINDS.index(d["test"]))] = rest
-    stacked = {name: np.concatenate(parts_) for name, parts_ in columns.items()}
-    stacked["screen_p"] = stacked["screen_p"].astype(float)
-    stacked["variance"] = stacked["variance"].astype(float)
-    return SeriesTests(keys=keys, details=details, cutoff=cutoff, **stacked)
+            rest = {key: v for key, v in d.items() if key not in ("row", "test")}
+            details[(int(rows[int(d["row"])]), TEST_KINDS.index(d["test"]))] = rest
+    first = parts[0][1]
+    return SeriesTests(keys, untested, screen_p, variance, flags, int(first["n_batch"]),
+                       details, float(first["cutoff"]))
+
+
+def dense(arrays: dict[str, np.ndarray], details: list[dict]) -> dict[str, np.ndarray]:
+    """One block's per-test arrays, confirmed tests included: ``p``, ``q`` (NaN where not
+    confirmed), ``reported``, and the flags as ``seasonal`` and ``follow``."""
+    n, k = arrays["untested"].shape
+    out = dict(arrays, p=np.full((n, k), np.nan), q=np.full((n, k), np.nan),
+               reported=np.zeros((n, k), dtype=bool),
+               seasonal=(arrays["flags"] & SEASONAL) > 0, follow=(arrays["flags"] & FOLLOW) > 0)
+    for d in details:
+        r, j = int(d["row"]), TEST_KINDS.index(d["test"])
+        out["p"][r, j] = np.nan if d["p"] is None else d["p"]
+        out["q"][r, j] = np.nan if d["q"] is None else d["q"]
+        out["reported"][r, j] = bool(d["reported"])
+    return out
 
 
 def _num(value: float | None) -> float | None:

@@ -248,7 +248,7 @@ def conclude(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine
         if stored_tests:
             tests = concluded(from_blocks([(b.indicator, b.arrays, b.details)
                                            for b in stored_tests]),
-                              judgement, wave.batch.keys, running)
+                              judgement, running)
     with engine.begin() as conn:
         locked = conn.execute(select(waves.c.status).where(
             waves.c.delivery_id == recorded.delivery_id).with_for_update()).scalar()

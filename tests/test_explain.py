@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from detectors.fdr import bh_threshold
 from detectors.untested import Untested, series_reason
+from detectors.wave_record import dense
 from veille.runtime import Runtime
 from veille.store import series_tests as test_store
 from veille.store.schema import detection_runs, shifts
@@ -77,7 +78,7 @@ def test_explain_flagged_and_unflagged_series_from_the_stored_tests(seeded: Runt
     with seeded.engine.connect() as conn:
         (block,) = test_store.read_wave(conn, run["delivery_id"])
         recorded = [dict(r._mapping) for r in conn.execute(select(shifts))]
-    a = block.arrays
+    a = dense(block.arrays, block.details)
     confirmed = a["p"][np.isfinite(a["p"])]
     # the wave's BH threshold is BH's over its m tests (the unconfirmed ones at p = 1)
     family = np.concatenate([confirmed, np.ones(run["n_tests"] - confirmed.size)])

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from test_browser import _free_port, _login, chromium  # noqa: F401  (the browser fixture)
 
 from detectors.explain import p_fr
+from detectors.wave_record import dense
 from review.app import create_app
 from review.auth import create_user
 from veille.runtime import Runtime
@@ -69,7 +70,7 @@ def test_explain_page_shows_the_stored_tests_and_the_threshold(analyst) -> None:
     html = browser.get(f"/revue/explication/{sw.INDICATOR}/{sw.BIG}?periode=2024").text
     assert "Signalée" in html
     row = block.row(sw.BIG)
-    for p in block.arrays["p"][row, :3]:
+    for p in dense(block.arrays, block.details)["p"][row, :3]:
         assert f'<td class="num p-value">{p_fr(float(p))}</td>' in html
     assert f"p ≤ <strong>{p_fr(run['bh_threshold'])}</strong>" in html
     assert f"({run['n_tests']} tests, q = 0,05)" in html
