@@ -15,6 +15,8 @@ p-value, q-value, verdict, method and baseline as JSON details.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -107,17 +109,21 @@ def run_summary(tests: SeriesTests, judgement: Judgement | None) -> dict[str, An
 def blocks(tests: SeriesTests) -> dict[str, tuple[dict[str, Any], list[dict]]]:
     """The record cut by indicator, as the store keeps it (``row``: the series' row in the
     record, so that it can be put back in the batch's order)."""
-    rows: dict[str, list[int]] = {}
-    for i, (indicator, _) in enumerate(tests.keys):
-        rows.setdefault(indicator, []).append(i)
+    runs: dict[str, list[tuple[int, int]]] = {}  # an indicator's rows come in runs
+    start = 0
+    for indicator, group in groupby(tests.keys, key=itemgetter(0)):
+        stop = start + len(list(group))
+        runs.setdefault(indicator, []).append((start, stop))
+        start = stop
     confirmed: dict[str, list[tuple[int, int]]] = {}
     for i, j in sorted(tests.details):
         confirmed.setdefault(tests.keys[i][0], []).append((i, j))
     out = {}
-    for indicator, members in rows.items():
-        idx = np.asarray(members)
+    for indicator, spans in runs.items():
+        idx = np.concatenate([np.arange(a, b) for a, b in spans])
+        names = [name for a, b in spans for name in map(itemgetter(1), tests.keys[a:b])]
         arrays: dict[str, Any] = {
-            "territory": [tests.keys[i][1] for i in members], "row": idx.astype(np.int32),
+            "territory": names, "row": idx.astype(np.int32),
             "untested": tests.untested[idx], "screen_p": tests.screen_p[idx],
             "variance": tests.variance[idx], "flags": tests.flags[idx],
             "cutoff": np.array(tests.cutoff), "n_batch": np.array(tests.n_batch)}
