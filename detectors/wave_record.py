@@ -7,9 +7,9 @@ per indicator (`veille.store.series_tests`); the distributed runner writes the s
 part when it plans a wave and completes it when the wave concludes.
 
 Compact by construction: per series only what every series has (four reason codes, four
-screened p-values in single precision, the variance, two flags, the territory code: about 60 bytes); the
-confirmed tests — a few thousand in a national wave of 1.7 million series — keep their
-p-value, q-value, verdict, method and baseline as JSON details.
+screened p-values in single precision, the variance, two flags, the territory code: about
+60 bytes); the confirmed tests — a few thousand in a national wave of 1.7 million series —
+keep their p-value, q-value, verdict, method and baseline as JSON details.
 """
 
 from __future__ import annotations

@@ -5,18 +5,15 @@ in-process on SQLite and PostgreSQL, then once in Chromium."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import seeded_wave as sw
-import uvicorn
 from review_site import PASSWORD, Browser
 from sqlalchemy import select
-from test_browser import _free_port, _login, chromium  # noqa: F401  (the browser fixture)
+from test_browser import ARTIFACTS, _login, chromium, serving  # noqa: F401  (the browser fixture)
 
 from detectors.explain import p_fr
 from detectors.wave_record import dense
@@ -102,18 +99,8 @@ def test_explain_page_is_for_analysts(tmp_path: Path, monkeypatch: pytest.Monkey
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Runtime, str]]:
     monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'web.db'}")
     runtime, app = _site(tmp_path)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,  # type: ignore[arg-type]
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield runtime, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as base:
+        yield runtime, base
 
 
 def test_in_chromium_an_analyst_goes_from_the_series_to_why_it_was_not_flagged(
@@ -135,4 +122,6 @@ def test_in_chromium_an_analyst_goes_from_the_series_to_why_it_was_not_flagged(
     cells = page.locator("table.tests tbody tr td:nth-child(3)").all_inner_texts()
     assert cells[:3] == [p_fr(float(v)) for v in screen[:3]]
     assert np.isnan(screen[3]) and cells[3] == "n.d."
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explication.png"), full_page=True)
     page.close()
