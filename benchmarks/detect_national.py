@@ -165,8 +165,10 @@ def catalog_from(workdir: Path, n_indicators: int) -> Catalog:
 
 def measure(workdir: Path, q: float) -> None:
     """The measured phase (run in a fresh process)."""
-    from detectors.stage import build_batch
+    from detectors.stage import build_batch, wave_tests
     from detectors.wave import detect_wave
+    from detectors.wave_record import blocks
+    from veille.store.series_tests import encode
 
     summary = json.loads((workdir / "setup.json").read_text(encoding="utf-8"))
     t0 = time.perf_counter()
@@ -180,6 +182,10 @@ def measure(workdir: Path, q: float) -> None:
     rss_read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     result = detect_wave(wave.batch, q=q)
     t3 = time.perf_counter()
+    record = wave_tests(wave, result, None)
+    assert record is not None
+    stored = [encode(arrays) for arrays, _ in blocks(record).values()]
+    t4 = time.perf_counter()
     rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     rss_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
 
@@ -198,6 +204,9 @@ def measure(workdir: Path, q: float) -> None:
     print(f"  FDR                   {tm['fdr']:8.2f} s")
     print(f"  detect_wave total     {tm['total']:8.2f} s   (target < 90 s at full size)")
     print(f"  read + detect         {t3 - t1:8.2f} s   {n / (t3 - t1):,.0f} series/s")
+    size = sum(map(len, stored))
+    print(f"  record of every series {t4 - t3:7.2f} s   {size / 1e6:.1f} MB in {len(stored)} "
+          f"blocks ({size / record.n_series:.0f} B a series, {record.n_series:,} series)")
     print(f"  peak RSS              {rss_self:.2f} GB main, {rss_children:.2f} GB largest "
           "confirmation worker (target < 8 GB)")
     print(f"  tests {result.n_tests:,}   candidates {result.n_candidates:,}   "

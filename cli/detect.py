@@ -47,11 +47,20 @@ def shifts(
     review: Annotated[str | None, typer.Option(
         help="Review status: pending, confirmed, dismissed, queried.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (all evidence).")] = False,
+    untested: Annotated[bool, typer.Option(
+        "--untested", help="Per wave: series tested, not tested and why.")] = False,
+    wave: Annotated[int | None, typer.Option(
+        help="Delivery id of one wave (with --untested: its untested series).")] = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
     """List detected shifts with their evidence (most significant first)."""
     from veille.store import shifts as shift_store
 
+    if untested:
+        from cli.explain import untested_report
+
+        untested_report(wave, as_json, workspace)
+        return
     runtime = open_workspace(workspace)
     catalog = runtime.catalog
     scope = None
@@ -66,6 +75,8 @@ def shifts(
     with runtime.engine.connect() as conn:
         rows = shift_store.list_shifts(conn, territory=scope, indicators=indicators,
                                        kind=kind, status=status, review_status=review)
+    if wave is not None:
+        rows = [r for r in rows if r["delivery_id"] == wave]
     if as_json:
         console.print_json(json.dumps(rows, default=str, ensure_ascii=False))
         return

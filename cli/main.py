@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import typer
 
-from cli import alerts, bus, deliveries, detect, init_workspace, secrecy, web, workspace
+from cli import (
+    alerts,
+    bus,
+    deliveries,
+    detect,
+    explain,
+    init_workspace,
+    secrecy,
+    web,
+    workspace,
+)
 from cli.common import NamedErrors
 
 app = typer.Typer(cls=NamedErrors, help="veille: social watch and alerts for social "
                   "observatories (veille sociale).", no_args_is_help=True,
                   add_completion=False)
 
-for group in (workspace, init_workspace, deliveries, detect, alerts, bus, web, secrecy):
+for group in (workspace, init_workspace, deliveries, detect, explain, alerts, bus, web,
+              secrecy):
     group.register(app)
 
 if __name__ == "__main__":

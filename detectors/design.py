@@ -59,6 +59,7 @@ import numpy as np
 from scipy import special, stats
 
 from detectors.batch import SeriesBatch
+from detectors.untested import Untested, first_reason
 
 TEST_KINDS = ("spike", "level_shift", "trend_change", "gap_widening")
 POISSON, BINOMIAL, GAUSSIAN = 0, 1, 2
@@ -179,6 +180,8 @@ class Prepared:
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
     seasonal: np.ndarray  # (n,) bool: the baseline has seasonal levels (`Layout.base`)
     prior: np.ndarray | None = None  # (n, 3) pooled dispersion (a, b, df), see screen
+    untested: np.ndarray | None = None  # (n, 4) uint8 `detectors.untested.Untested` codes
+    variance: np.ndarray | None = None  # (n, 7) the screen's `detectors.screen.VARIANCE`
 
 
 def prepare(
@@ -223,7 +226,10 @@ def prepare(
 
     own_seasonal = (np.ones(idx.size, dtype=bool) if seasonal is None
                     else np.asarray(seasonal, dtype=bool)[idx])
-    testable = _testable(layout, family, y, mask, gap_mask, before, own_seasonal)
+    untested = _untested(layout, family, y, mask, gap_mask, before, own_seasonal,
+                         published=np.isfinite(batch.values[idx, -1]),
+                         cut=batch.breaks[idx] > layout.start, comparable=same_fam)
+    testable = untested == Untested.TESTED
     own_prior = None
     if prior is not None:
         own_prior = np.zeros((idx.size, 3))
@@ -231,7 +237,7 @@ def prepare(
             here = family == fam
             own_prior[here] = prior[idx[here], col]
     return Prepared(family, y, trials, offset, mask, gap_offset, gap_mask, gap_sign, testable,
-                    own_seasonal, own_prior)
+                    own_seasonal, own_prior, untested)
 
 
 def _own(
@@ -284,7 +290,7 @@ def n_active_columns(layout: Layout, mask: np.ndarray, seasonal: np.ndarray) -> 
     return np.where(seasonal, full, flat)
 
 
-def _testable(
+def _untested(
     layout: Layout,
     family: np.ndarray,
     y: np.ndarray,
@@ -292,28 +298,49 @@ def _testable(
     gap_mask: np.ndarray,
     gap_before: np.ndarray,
     seasonal: np.ndarray,
+    *,
+    published: np.ndarray,
+    cut: np.ndarray,
+    comparable: np.ndarray,
 ) -> np.ndarray:
+    """(n, 4) why each test cannot be made on the window (`detectors.untested`; TESTED
+    where it can). ``published``: a value at the last period; ``cut``: a definition break
+    inside the window; ``comparable``: a reference territory of the same family."""
     n_obs = mask.sum(axis=1)
     p_eff = n_active_columns(layout, mask, seasonal)
-    base_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_DF)
     counts = family != GAUSSIAN
     mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
-    base_ok &= ~counts | (mean_y >= 1.0)
-    widest = layout.columns["trend_change"][:, -1] > 0
-    trend_pts = (mask & widest[None, :]).sum(axis=1)
-    out = np.zeros((mask.shape[0], len(TEST_KINDS)), dtype=bool)
+    short = np.where(cut, Untested.SINCE_BREAK, Untested.TOO_SHORT)[:, None]
+    last = np.where(published, Untested.VALUE_UNUSABLE, Untested.NOT_PUBLISHED)[:, None]
     # A count spike may rest on fewer own points: its dispersion can be pooled across the
     # territories of the indicator (the screen drops it when no pooling is possible).
-    spike_ok = mask[:, -1] & (n_obs >= p_eff + 1 + MIN_SPIKE_DF) & counts & (mean_y >= 1.0)
-    out[:, 0] = base_ok | spike_ok
-    out[:, 1] = base_ok
-    out[:, 2] = base_ok & (trend_pts >= 3)
+    need_spike = p_eff + 1 + np.where(counts, MIN_SPIKE_DF, MIN_DF)
+    widest = layout.columns["trend_change"][:, -1] > 0
+    trend_pts = (mask & widest[None, :]).sum(axis=1)
     g_obs = gap_mask.sum(axis=1)
     g_p = n_active_columns(layout, gap_mask, seasonal)
-    out[:, 3] = (
-        base_ok & gap_mask[:, -1] & (g_obs >= g_p + 1 + MIN_DF) & (gap_before.sum(axis=1) > 0)
+    gap_short = ~gap_mask[:, -1] | (g_obs < g_p + 1 + MIN_DF) | (gap_before.sum(axis=1) == 0)
+    no_last = ~mask[:, -1]
+    small = counts & (mean_y < 1.0)
+    base_short = n_obs < p_eff + 1 + MIN_DF
+    n = mask.shape[0]
+    kinds = len(TEST_KINDS)
+    col = np.arange(kinds)[None, :]
+    shape = (n, kinds)
+    reasons = first_reason(
+        shape,
+        (no_last[:, None], Untested.NOT_PUBLISHED),
+        ((col == 0) & (n_obs < need_spike)[:, None], Untested.TOO_SHORT),
+        ((col > 0) & base_short[:, None], Untested.TOO_SHORT),
+        (small[:, None], Untested.MEAN_TOO_SMALL),
+        ((col == 2) & (trend_pts < 3)[:, None], Untested.TREND_TOO_SHORT),
+        ((col == 3) & ~comparable[:, None], Untested.NO_PARENT),
+        ((col == 3) & gap_short[:, None], Untested.PARENT_TOO_SHORT),
     )
-    return out
+    # the generic codes take the series' own wording (unpublished or unusable; cut short by
+    # a break or simply short)
+    reasons = np.where(reasons == Untested.NOT_PUBLISHED, last, reasons)
+    return np.where(reasons == Untested.TOO_SHORT, short, reasons).astype(np.uint8)
 
 
 def position_pvalue(stat: np.ndarray, df: np.ndarray, rho: np.ndarray,

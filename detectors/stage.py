@@ -12,20 +12,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import Connection, Engine
 
 from detectors.batch import SeriesBatch
+from detectors.untested import Untested
 from detectors.wave import Finding, WaveResult, detect_wave
+from detectors.wave_record import SeriesTests, blocks, concluded, run_summary, screened
 from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.events import Event, ObservationsRecorded, ShiftDetected, ShiftRetracted
 from veille.model import Indicator, IndicatorKind
 from veille.periods import Periodicity, from_ordinal, ordinal, periodicity_of
+from veille.store import series_tests as test_store
 from veille.store import shifts as shift_store
-from veille.store.columnar import ColumnarHistory
+from veille.store.columnar import ColumnarHistory, IndicatorMatrix
 from veille.store.outbox import record_event
 
 WINDOW = {Periodicity.MONTHLY: 120, Periodicity.QUARTERLY: 40, Periodicity.ANNUAL: 12}
@@ -42,6 +45,9 @@ class WaveInput:
     batch: SeriesBatch
     periodicity: Periodicity
     period: str
+    absent: list[tuple[str, str, Untested]] = field(default_factory=list)
+    """Series of the wave's indicators with no value at its period (none of their tests
+    can be made), with the reason: unpublished there, or not started yet."""
 
 
 def shift_id(indicator: str, territory: str, period: str, kind: str) -> str:
@@ -62,6 +68,7 @@ def build_batch(
     matrices (no per-indicator blocks stacked afterwards, which doubled the peak)."""
     end = ordinal(period)
     plan = []
+    absent: list[tuple[str, str, Untested]] = []
     periodicity: Periodicity | None = None
     for code in indicators:
         indicator = catalog.indicators.get(code)
@@ -78,12 +85,32 @@ def build_batch(
             continue
         periodicity = matrix.periodicity
         plan.append((indicator, matrix, rows, col_end))
+        absent += _absent(code, matrix, col_end)
     matrix = None  # release the last memory map too
     if not plan or periodicity is None:
         return None
     width = WINDOW[periodicity]
     periods = [from_ordinal(end - width + 1 + i, periodicity) for i in range(width)]
-    return WaveInput(_assemble(catalog, plan, periods, periodicity), periodicity, period)
+    return WaveInput(_assemble(catalog, plan, periods, periodicity), periodicity, period,
+                     absent)
+
+
+def _absent(code: str, matrix: IndicatorMatrix, col_end: int) -> list[tuple[str, str, Untested]]:
+    """The indicator's series without a value at the wave's column: unpublished there when
+    they have one in the window before it, not started yet when their values come after,
+    never published when they have none at all (a series whose values all lie before the
+    window is no longer one of the wave's)."""
+    lost = np.flatnonzero(np.isnan(matrix.value[:, col_end]))
+    if lost.size == 0:
+        return []
+    start = max(0, col_end - WINDOW[matrix.periodicity] + 1)
+    before = np.isfinite(matrix.value[lost, start:col_end]).any(axis=1)
+    after = np.isfinite(matrix.value[lost, col_end + 1:]).any(axis=1)
+    older = np.isfinite(matrix.value[lost, :start]).any(axis=1)
+    reason = np.select([before, after, ~older], [Untested.NOT_PUBLISHED, Untested.BEFORE_START,
+                                                 Untested.NEVER_PUBLISHED], 0)
+    return [(code, matrix.territories[i], Untested(int(r)))
+            for i, r in zip(lost.tolist(), reason.tolist(), strict=True) if r]
 
 
 def _window(
@@ -176,6 +203,15 @@ def _strongest_per_series(findings: list[Finding]) -> list[tuple[int, Finding]]:
     return sorted(best.values(), key=lambda pair: pair[0])
 
 
+def wave_tests(wave: WaveInput, result: WaveResult, running: np.ndarray | None
+               ) -> SeriesTests | None:
+    """The wave's record of every series, from the screen and the judgement it made."""
+    if result.screen is None or result.judgement is None:
+        return None
+    record = screened(wave.batch.keys, result.screen, wave.absent)
+    return concluded(record, result.judgement, running)
+
+
 def running_rows(conn: Connection, wave: WaveInput) -> np.ndarray:
     """(n_series,) whether each series of the wave holds a running shift: active, found at
     an earlier period and seen again within ``CONTINUATION`` periods of the wave's. A test
@@ -211,9 +247,10 @@ def detect(
             running = running_rows(conn, wave)
         result = detect_wave(wave.batch, q=q, running=running)
     now = clock.now()
+    tests = wave_tests(wave, result, running) if wave is not None and result else None
     with engine.begin() as conn:
         first_run, events = record_wave(conn, recorded, wave, result, now=now, q=q,
-                                        seconds=time.perf_counter() - started)
+                                        seconds=time.perf_counter() - started, tests=tests)
         if first_run:
             events += recheck_after_revision(conn, recorded, catalog=catalog,
                                              history=history, now=now, q=q)
@@ -229,9 +266,12 @@ def record_wave(
     now: dt.datetime,
     q: float,
     seconds: float,
+    tests: SeriesTests | None = None,
 ) -> tuple[bool, list[Event]]:
     """Record a wave's run, shifts and events in the caller's transaction (both runners
-    call it); ``(False, [])`` when the delivery's wave was recorded before."""
+    call it); ``(False, [])`` when the delivery's wave was recorded before. ``tests``: the
+    record of every series (`detectors.wave_record`), kept with the run."""
+    summary = {} if tests is None else run_summary(tests, result.judgement if result else None)
     first_run = shift_store.record_run(
         conn,
         delivery_id=recorded.delivery_id,
@@ -243,7 +283,11 @@ def record_wave(
         q=q,
         seconds=seconds,
         ran_at=now,
+        **summary,
     )
+    if first_run and tests is not None:
+        test_store.write_wave(conn, recorded.delivery_id, max(recorded.periods),
+                              blocks(tests))
     if not first_run or wave is None or result is None:
         return first_run, []
     return True, _record(conn, recorded, wave, result, now)

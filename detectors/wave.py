@@ -14,10 +14,11 @@ from threadpoolctl import threadpool_limits
 from detectors.batch import SeriesBatch
 from detectors.confirm import Confirmed, ConfirmTask, confirm_many
 from detectors.design import TEST_KINDS, Layout, Prepared, make_layout, prepare
-from detectors.fdr import benjamini_hochberg, link_to_parents
+from detectors.fdr import benjamini_hochberg, bh_threshold, link_to_parents
 from detectors.pooled_dispersion import dispersion_prior
-from detectors.screen import ScreenResult, screen_block, select_candidates
+from detectors.screen import VARIANCE, ScreenResult, screen_block, select_candidates
 from detectors.seasonality import seasonal_rows
+from detectors.untested import Untested
 
 CHANGE_KINDS = TEST_KINDS
 
@@ -57,6 +58,8 @@ class WaveResult:
     screen_pvalues: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     q: float = 0.05
+    screen: ScreenResult | None = None  # the wave-level screen (why not tested, variances)
+    judgement: Judgement | None = None
 
 
 @dataclass
@@ -106,11 +109,13 @@ def plan_wave(
     with threadpool_limits(1):
         seasonal = seasonal_rows(batch)
         prior = dispersion_prior(batch, layout, seasonal)
-        pvals, excluded, testable = _screen_all(
+        pvals, excluded, untested, variance = _screen_all(
             batch, layout, screen_chunk, workers if batch.n_series > screen_parallel_threshold
             else 1, prior, seasonal
         )
-        scr = select_candidates(pvals, testable, q, screen_floor, screen_margin, excluded)
+        scr = select_candidates(pvals, untested == Untested.TESTED, q, screen_floor,
+                                screen_margin, excluded, untested, variance)
+        scr.seasonal = seasonal
         chosen = scr.testable if confirm_all else scr.candidates
         rows = np.flatnonzero(chosen.any(axis=1))
         prep = prepare(batch, layout, rows, prior, seasonal)
@@ -142,12 +147,28 @@ def confirm_tasks(
     ]
 
 
-def conclude_wave(
-    batch: SeriesBatch, outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
-    running: np.ndarray | None = None,
-) -> list[Finding]:
+@dataclass
+class Judgement:
+    """Benjamini-Hochberg's verdict on a wave: per confirmed test (in (row, test kind)
+    order) its q-value and whether it is rejected, in the news family or, for a series
+    holding a running shift, the follow-up family; each family's size and threshold (the
+    largest p-value it rejects, 0 when none) — what explains a series' fate."""
+
+    outcomes: list[TestOutcome]
+    qvalues: np.ndarray
+    reject: np.ndarray
+    follow: np.ndarray
+    m: int
+    threshold: float
+    m_follow: int
+    follow_threshold: float
+    q: float
+
+
+def judge(outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
+          running: np.ndarray | None = None) -> Judgement:
     """Benjamini-Hochberg over every test of the wave — the ``n_tests - len(outcomes)``
-    tests the screen dropped enter with p = 1 — then findings linked to their parents.
+    tests the screen dropped enter with p = 1 — in two families.
 
     ``running`` marks the rows whose series holds a running shift (`detectors.stage`): their
     tests are follow-ups, not news. They enter the wave's family with p = 1, because a
@@ -156,9 +177,7 @@ def conclude_wave(
     wave rejecting ten running shifts admits ten times weaker news). They are judged
     among themselves, in a follow-up family of their own at the same q (its size: four
     tests per running series): a rejection there extends the running shift, or is news of a
-    reversal when it goes the other way.
-
-    Findings come in (row, test kind) order whatever order the outcomes arrive in."""
+    reversal when it goes the other way."""
     ordered = sorted(outcomes, key=lambda o: (o.confirmed.series,
                                               TEST_KINDS.index(o.confirmed.kind)))
     observed = np.array([o.confirmed.pvalue for o in ordered], dtype=float)
@@ -168,16 +187,24 @@ def conclude_wave(
     pvals = np.ones(max(n_tests, len(ordered)))
     pvals[: len(ordered)] = np.where(follow, 1.0, observed)
     reject, qvalues = benjamini_hochberg(pvals, q)
+    threshold = bh_threshold(pvals, q)
     reject, qvalues = reject[: len(ordered)], qvalues[: len(ordered)]
+    m_follow, follow_threshold = 0, 0.0
     if follow.any() and running is not None:
         p_follow = np.ones(max(int(running.sum()) * len(TEST_KINDS), int(follow.sum())))
         p_follow[: follow.sum()] = observed[follow]
         rej_f, q_f = benjamini_hochberg(p_follow, q)
         reject[follow] = rej_f[: follow.sum()]
         qvalues[follow] = q_f[: follow.sum()]
-    findings = [
-        _finding(batch, o, float(qvalues[k])) for k, o in enumerate(ordered) if reject[k]
-    ]
+        m_follow, follow_threshold = p_follow.size, bh_threshold(p_follow, q)
+    return Judgement(ordered, qvalues, reject, follow, int(pvals.size), threshold, m_follow,
+                     follow_threshold, q)
+
+
+def findings_of(batch: SeriesBatch, judgement: Judgement) -> list[Finding]:
+    """The rejected tests as findings linked to their parents, in (row, test kind) order."""
+    findings = [_finding(batch, o, float(judgement.qvalues[k]))
+                for k, o in enumerate(judgement.outcomes) if judgement.reject[k]]
     links = link_to_parents(
         [f.series for f in findings],
         [_test_kind(f.change) for f in findings],
@@ -185,6 +212,15 @@ def conclude_wave(
         batch.parent,
     )
     return [replace(f, explained_by=e) for f, e in zip(findings, links, strict=True)]
+
+
+def conclude_wave(
+    batch: SeriesBatch, outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
+    running: np.ndarray | None = None,
+) -> list[Finding]:
+    """The wave's findings: :func:`judge` then :func:`findings_of`. Findings come in
+    (row, test kind) order whatever order the outcomes arrive in."""
+    return findings_of(batch, judge(outcomes, n_tests, q, running))
 
 
 def detect_wave(
@@ -227,7 +263,8 @@ def detect_wave(
     pvalues = np.where(scr.testable, 1.0, np.nan)
     for o in outcomes:
         pvalues[o.confirmed.series, TEST_KINDS.index(o.confirmed.kind)] = o.confirmed.pvalue
-    findings = conclude_wave(batch, outcomes, scr.n_tests, q, running)
+    judgement = judge(outcomes, scr.n_tests, q, running)
+    findings = findings_of(batch, judgement)
     t_end = time.perf_counter()
     return WaveResult(
         findings=findings,
@@ -244,34 +281,39 @@ def detect_wave(
             "total": t_end - t_start,
         },
         q=q,
+        screen=scr,
+        judgement=judgement,
     )
 
 
 _SHARED: tuple[SeriesBatch, Layout, np.ndarray | None, np.ndarray | None] | None = None
 
 
-def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Screen rows lo..hi of the shared batch (in this process or a forked worker)."""
+def _screen_rows(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Screen rows lo..hi of the shared batch (in this process or a forked worker): p-values,
+    set-aside points, why tests were not made, variances."""
     assert _SHARED is not None
     batch, layout, prior, seasonal = _SHARED
     with threadpool_limits(1):
         prep = prepare(batch, layout, np.arange(lo, hi), prior, seasonal)
         p, ex = screen_block(layout, prep, slice(0, hi - lo))
-    return p, ex, prep.testable
+    assert prep.untested is not None and prep.variance is not None
+    return p, ex, prep.untested, prep.variance
 
 
 def _screen_all(
     batch: SeriesBatch, layout: Layout, chunk: int, workers: int,
     prior: np.ndarray | None = None,
     seasonal: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Screen every row, block by block; blocks go to forked workers (which share the batch
     without copying it) when ``workers`` > 1 and the platform can fork."""
     global _SHARED
     n = batch.n_series
     pvals = np.full((n, len(TEST_KINDS)), np.nan)
     excluded = np.zeros((n, layout.width), dtype=bool)
-    testable = np.zeros((n, len(TEST_KINDS)), dtype=bool)
+    untested = np.zeros((n, len(TEST_KINDS)), dtype=np.uint8)
+    variance = np.full((n, len(VARIANCE)), np.nan)
     bounds = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
     _SHARED = (batch, layout, prior, seasonal)
     try:
@@ -279,14 +321,15 @@ def _screen_all(
             ctx = mp.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
                 parts = pool.map(_screen_rows, *zip(*bounds, strict=True))
-                for (lo, hi), (p, ex, te) in zip(bounds, parts, strict=True):
-                    pvals[lo:hi], excluded[lo:hi], testable[lo:hi] = p, ex, te
+                for (lo, hi), part in zip(bounds, parts, strict=True):
+                    pvals[lo:hi], excluded[lo:hi], untested[lo:hi], variance[lo:hi] = part
         else:
             for lo, hi in bounds:
-                pvals[lo:hi], excluded[lo:hi], testable[lo:hi] = _screen_rows(lo, hi)
+                pvals[lo:hi], excluded[lo:hi], untested[lo:hi], variance[lo:hi] = (
+                    _screen_rows(lo, hi))
     finally:
         _SHARED = None
-    return pvals, excluded, testable
+    return pvals, excluded, untested, variance
 
 
 def _test_kind(change: str) -> str:

@@ -23,6 +23,7 @@ from review.auth import SESSION_TTL, LoginRequired, current_user, secret_key
 from review.pages import (
     deliveries,
     digests,
+    explain,
     login,
     portrait,
     queue,
@@ -57,7 +58,8 @@ def create_app(runtime: Runtime, *, after_decision: Hook | None = None,
                        https_only=runtime.workspace.settings.secure_cookie,
                        max_age=int(SESSION_TTL.total_seconds()))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (login, queue, shift, series, subscriptions, digests, portrait, deliveries):
+    for module in (login, queue, shift, series, explain, subscriptions, digests, portrait,
+                   deliveries):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from detectors.confirm import Confirmed, ConfirmTask
 from detectors.design import make_layout
+from detectors.screen import ScreenResult
 from detectors.stage import (
     WaveInput,
     build_batch,
@@ -35,16 +36,19 @@ from detectors.stage import (
 from detectors.wave import (
     TestOutcome,
     WaveResult,
-    conclude_wave,
     confirm_tasks,
+    findings_of,
+    judge,
     plan_tasks,
     plan_wave,
 )
+from detectors.wave_record import blocks, concluded, from_blocks, screened
 from veille.catalog import Catalog
 from veille.events import Event, ObservationsRecorded, TestsChunk, decode
 from veille.store.columnar import ColumnarHistory
 from veille.store.schema import events as events_table
 from veille.store.schema import wave_tests, waves
+from veille.store.series_tests import read_wave, write_wave
 
 CHUNK_TESTS = 64
 """At most this many tests per chunk (one indicator per chunk): a message stays well under
@@ -111,6 +115,7 @@ class Plan:
     wave: WaveInput | None
     n_tests: int
     chunks: list[TestsChunk]
+    screen: ScreenResult | None = None
 
 
 def plan(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine,
@@ -142,7 +147,7 @@ def plan(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine,
                          season_length=batch.season_length, periods=list(batch.periods),
                          tests=[task_to_dict(t) for t in g])
               for k, g in enumerate(groups)]
-    return Plan(wave, decided.n_tests, chunks)
+    return Plan(wave, decided.n_tests, chunks, decided.screen)
 
 
 def chunk_partition_key(chunk: TestsChunk) -> str:
@@ -161,6 +166,10 @@ def open_wave(engine: Engine, recorded: ObservationsRecorded, planned: Plan) -> 
                 n_series=planned.wave.batch.n_series if planned.wave else 0,
                 n_tests=planned.n_tests, expected_chunks=len(planned.chunks),
                 status="gathering", planned_at=recorded.occurred_at, outputs=[]))
+            if planned.wave is not None and planned.screen is not None:
+                record = screened(planned.wave.batch.keys, planned.screen,
+                                  planned.wave.absent)
+                write_wave(conn, recorded.delivery_id, max(recorded.periods), blocks(record))
         return True
     except IntegrityError:
         return False
@@ -225,15 +234,21 @@ def conclude(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine
         with lock:
             history.sync(engine, recorded.indicators)
             wave = build_batch(catalog, history, recorded.indicators, row["period"])
-    result = None
+    result, tests = None, None
     if wave is not None:
         with engine.connect() as conn:
             running = running_rows(conn, wave)
-        findings = conclude_wave(wave.batch, outcomes, row["n_tests"], q, running)
-        result = WaveResult(findings=findings, n_tests=row["n_tests"],
+            stored_tests = read_wave(conn, recorded.delivery_id)
+        judgement = judge(outcomes, row["n_tests"], q, running)
+        result = WaveResult(findings=findings_of(wave.batch, judgement),
+                            n_tests=row["n_tests"],
                             n_candidates=len(outcomes), n_series=wave.batch.n_series,
                             cutoff=float("nan"), pvalues=np.empty((0, 4)),
-                            screen_pvalues=np.empty((0, 4)), q=q)
+                            screen_pvalues=np.empty((0, 4)), q=q, judgement=judgement)
+        if stored_tests:
+            tests = concluded(from_blocks([(b.indicator, b.arrays, b.details)
+                                           for b in stored_tests]),
+                              judgement, running)
     with engine.begin() as conn:
         locked = conn.execute(select(waves.c.status).where(
             waves.c.delivery_id == recorded.delivery_id).with_for_update()).scalar()
@@ -241,7 +256,8 @@ def conclude(recorded: ObservationsRecorded, *, catalog: Catalog, engine: Engine
             return False, []
         first_run, produced = record_wave(conn, recorded, wave, result,
                                           now=recorded.occurred_at, q=q,
-                                          seconds=time.perf_counter() - started)
+                                          seconds=time.perf_counter() - started,
+                                          tests=tests)
         if first_run:
             with lock:
                 produced += recheck_after_revision(conn, recorded, catalog=catalog,

@@ -16,6 +16,7 @@ from review.decide import REASONS, STATUS_FR, decide_many
 from review.queueorder import query_of, queue_rows
 from review.shiftview import ShiftView, view
 from review.site import render, runtime_of
+from review.waves_tested import wave_counts
 from veille.model import Theme
 from veille.store import reviews as review_store
 from veille.store import shifts as shift_store
@@ -55,8 +56,10 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
         waves = sorted({(int(r["delivery_id"])) for r in shift_store.list_shifts(
             conn, status="active")}, reverse=True)
         under_query = review_store.deliveries_under_query(conn)
+        tested = wave_counts(conn)
         names = {int(r.id): str(r.filename) for r in conn.execute(
-            select(deliveries.c.id, deliveries.c.filename).where(deliveries.c.id.in_(waves)))}
+            select(deliveries.c.id, deliveries.c.filename).where(
+                deliveries.c.id.in_(waves + [w.delivery_id for w in tested])))}
     territories = sorted((t for t in runtime.catalog.territories.values()
                           if t.kind.value in ("epci", "commune", "quartier")),
                          key=lambda t: (t.kind.value != "epci", t.code))
@@ -66,7 +69,7 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
     return render(request, "queue.html", user=user, items=items, themes=list(Theme),
                   kinds=KIND_FR, statuses=STATUS_FR, reasons=REASONS, waves=waves,
                   wave_names=names, under_query=under_query, territories=territories,
-                  filters=filters, back=back, query=query,
+                  filters=filters, back=back, query=query, tested=tested,
                   last_reason=request.session.get("last_reason", ""))
 
 

@@ -259,7 +259,9 @@ class Pipeline:
                       "last_period, kind, direction, observed, expected, p_value, q_value, "
                       "method, baseline, explained_by, status, detected_at from shifts",
             "detection_runs": "select delivery_id, period, n_series, n_tests, n_candidates, "
-                              "n_shifts from detection_runs",
+                              "n_shifts, n_tested, cast(untested as text), bh_threshold, "
+                              "n_follow_tests, follow_threshold, screen_cutoff "
+                              "from detection_runs",
             "alerts": "select dedup_key, cell_id, status, severity, message, shift_id, "
                       "revision, raised_at, cast(basis as text) from alerts",
             "digests": "select digest_id, cell_id, kind, status, subject, body_text, "
@@ -272,11 +274,25 @@ class Pipeline:
         with engine.connect() as conn:
             for name, sql in queries.items():
                 out[name] = sorted(tuple(map(str, r)) for r in conn.execute(text(sql)))
+            out["series_tests"] = _series_tests(conn)
         engine.dispose()
         outbox = self.root / "outbox"
         out["outbox"] = sorted((p.name, _stable(p.read_bytes())) for p in outbox.rglob("*")
                                if p.is_file()) if outbox.exists() else []
         return out
+
+
+def _series_tests(conn) -> list:  # type: ignore[no-untyped-def]
+    """Every wave's per-series record (the npz bytes hold a timestamp: compared decoded)."""
+    from sqlalchemy import text
+
+    from veille.store.series_tests import decode
+
+    rows = conn.execute(text("select delivery_id, indicator, period, arrays, details "
+                             "from series_tests"))
+    return sorted((r.delivery_id, r.indicator, r.period,
+                   repr({k: v.tolist() for k, v in sorted(decode(bytes(r.arrays)).items())}),
+                   repr(r.details)) for r in rows)
 
 
 def _stable(data: bytes) -> bytes:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -177,6 +178,24 @@ detection_runs = Table(
     Column("q", Float, nullable=False),
     Column("seconds", Float, nullable=False),
     Column("ran_at", DateTime(timezone=True), nullable=False),
+    # explain_0001: every series tested or told why not
+    Column("n_tested", Integer),  # series with at least one test
+    Column("untested", JSON),  # {reason code: series} (detectors.untested)
+    Column("bh_threshold", Float),  # largest p the news family rejects (0: none)
+    Column("n_follow_tests", Integer),  # the follow-up family's m
+    Column("follow_threshold", Float),
+    Column("screen_cutoff", Float),
+)
+
+series_tests = Table(
+    "series_tests", metadata,
+    Column("delivery_id", Integer, ForeignKey("deliveries.id"), primary_key=True),
+    Column("indicator", String(64), primary_key=True),
+    Column("period", String(7), nullable=False),
+    Column("n_series", Integer, nullable=False),
+    Column("arrays", LargeBinary, nullable=False),  # npz: one entry per series and test
+    Column("details", JSON, nullable=False),  # confirmed tests: method, baseline, effect
+    Index("ix_series_tests_period", "indicator", "period"),
 )
 
 
