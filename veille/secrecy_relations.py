@@ -208,16 +208,22 @@ def _parts(rel: list[Relation], at: dict, keys: list, values: list[float],
     for i, (ind, ter, per) in enumerate(keys):
         if ind not in totals:
             continue
-        parts = [at.get((p, ter, per)) for p in totals[ind]]
-        present = [p for p in parts if p is not None]
-        if not present:
-            continue
-        if len(present) == len(parts):
-            exact = _exact([i, *present], [1.0] + [-1.0] * len(present), values)
-            if exact is not None:
-                rel.append(exact)
-        else:
-            rel.append(_at_most([*present, i], [1.0] * len(present) + [-1.0], values))
+        _total_of(rel, i, [at.get((p, ter, per)) for p in totals[ind]], values)
+
+
+def _total_of(rel: list[Relation], total: int, parts: list[int | None],
+              values: list[float]) -> None:
+    """Cell ``total`` against its parts (None: not published): equal to their sum when
+    all are there, else at least the sum of those that are."""
+    present = [p for p in parts if p is not None]
+    if not present:
+        return
+    if len(present) == len(parts):
+        exact = _exact([total, *present], [1.0] + [-1.0] * len(present), values)
+        if exact is not None:
+            rel.append(exact)
+    else:
+        rel.append(_at_most([*present, total], [1.0] * len(present) + [-1.0], values))
 
 
 def _periods(rel: list[Relation], at: dict, keys: list, values: list[float],
@@ -230,13 +236,4 @@ def _periods(rel: list[Relation], at: dict, keys: list, values: list[float],
         if len(per) != 4:   # an annual label
             continue
         for labels in subs.values():
-            parts = [at.get((ind, ter, f"{per}-{s}")) for s in labels]
-            present = [p for p in parts if p is not None]
-            if not present:
-                continue
-            if len(present) == len(parts):
-                exact = _exact([i, *present], [1.0] + [-1.0] * len(present), values)
-                if exact is not None:
-                    rel.append(exact)
-            else:
-                rel.append(_at_most([*present, i], [1.0] * len(present) + [-1.0], values))
+            _total_of(rel, i, [at.get((ind, ter, f"{per}-{s}")) for s in labels], values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,7 +47,12 @@ def test_demo_writes_the_portrait_and_says_how_to_review(tmp_path: Path,
     assert "Note d'agglomération" in text and "Glossaire des indicateurs" in text
     assert "Évolutions confirmées par l'observatoire" not in text  # nothing reviewed yet
     year = pdf.stem.rsplit("-", 1)[1]
-    assert figures["portrait_seconds"] < 90
+    layout = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
+                            capture_output=True, text=True).stdout
+    glossary = layout[layout.rindex("Glossaire des indicateurs"):]
+    # the glossary's columns do not collide ("mensuelle28/01/2026", issue 16)
+    assert re.search(r"(mensuelle|trimestrielle|annuelle)\s+\d{2}/\d{2}/\d{4}", glossary)
+    assert not re.search(r"(mensuelle|trimestrielle|annuelle)\d", glossary)
 
     with runtime.engine.connect() as conn:
         pending = [s for s in shift_store.list_shifts(conn, status="active")
