@@ -16,6 +16,7 @@ import yaml
 
 from connectors.reference.merge import Merge, merge, read_state, write_atomic, write_state
 from connectors.reference.tree import Node, Tree
+from veille import csv_safe
 from veille.territory_files import FORMER_CODES_COLUMNS, POPULATION_COLUMNS
 
 TERRITORY_COLUMNS = ("code", "kind", "name", "parent", "population")
@@ -119,7 +120,7 @@ def write_catalog(workspace: Path, tree: Tree, infra: list[Node], options: dict[
 
 def _csv(columns: tuple[str, ...], rows: Any) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer = csv_safe.writer(buffer, delimiter=";", lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(rows)
     return buffer.getvalue()

@@ -86,8 +86,9 @@ def test_an_old_code_is_mapped_to_todays_commune_and_counted(
     result = runner.invoke(app, ["ingest", str(path), "-w", str(ws)])
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
-    assert "Acceptée avec remarques" in out
-    report = Path(out.split("rapport ")[1].split()[0]).read_text(encoding="utf-8")
+    assert f"Remarques {path.name} : " in out
+    report = Path(out.split(f"Remarques {path.name} : ")[1].split()[0]).read_text(
+        encoding="utf-8")
     assert "Former codes of merged communes read as today's commune : 15" in report
     assert f"{LA_CULA} -> {GENILAC} : 15" in report
 

@@ -113,7 +113,7 @@ def build_digest_site(root: Path, port: int, monkeypatch,  # type: ignore[no-unt
         for shift_id in review_site.SHIFTS:
             row = shift_store.get(conn, shift_id)
             assert row is not None
-            events.append(ShiftDetected(occurred_at=NOW, **{n: row[n] for n in names}))
+            events.append(ShiftDetected(occurred_at=NOW, **{n: row[n] for n in names if n in row}))
     for event in events:
         route(event, routing=routing, engine=runtime.engine, clock=runtime.clock)
     deliver_due(NOW, catalog=runtime.catalog, cells=directory(runtime.catalog),

@@ -21,7 +21,7 @@ from review.app import create_app
 from review.auth import create_user
 from veille.runtime import Runtime
 from veille.store import series_tests as test_store
-from veille.store.schema import shifts
+from veille.store.schema import observations, shifts
 
 NOW = dt.datetime(2025, 7, 1, tzinfo=dt.UTC)
 
@@ -46,15 +46,26 @@ def analyst(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 
 
 def test_queue_counts_tested_and_untested_series_per_wave(analyst) -> None:  # type: ignore[no-untyped-def]
-    _runtime, browser = analyst
+    runtime, browser = analyst
     page = browser.get("/revue").text
     assert "Séries testées par vague" in page
-    assert f'<td class="num tested-n">{len(sw.POPULATION) - 3}</td>' in page
-    assert '<td class="num untested-n">3</td>' in page
-    for words in ("effectifs trop faibles (moyenne de la fenêtre sous 1)",
-                  "historique trop court",
-                  "pas de valeur publiée à cette période (absente ou secrète)"):
-        assert f"1 : {words}" in page
+    # the agglomeration's roll-ups: one is unknown (a hidden commune is part of it), so it
+    # has no value to test; the others are tested like the communes
+    with runtime.engine.connect() as conn:
+        rows = conn.execute(select(observations.c.indicator, observations.c.period,
+                                   observations.c.status).where(
+            observations.c.origin == "rollup")).all()
+    last = max(period for _, period, _ in rows)
+    rolled = {ind: status for ind, period, status in rows if period == last}
+    unknown = sum(1 for status in rolled.values() if status == "missing")
+    assert unknown == 1
+    assert f'<td class="num tested-n">{len(sw.POPULATION) - 3 + len(rolled) - unknown}</td>' \
+        in page
+    assert f'<td class="num untested-n">{3 + unknown}</td>' in page
+    for n, words in ((1, "effectifs trop faibles (moyenne de la fenêtre sous 1)"),
+                     (1, "historique trop court"),
+                     (1 + unknown, "pas de valeur publiée à cette période (absente ou secrète)")):
+        assert f"{n} : {words}" in page
 
 
 def test_explain_page_shows_the_stored_tests_and_the_threshold(analyst) -> None:  # type: ignore[no-untyped-def]
