@@ -123,8 +123,8 @@ def test_bad_message_goes_to_dead_letters_and_the_worker_goes_on(
     drop = tmp_path / "drop"
     drop.mkdir()
     shutil.copy(second.file, drop / second.file.name)
-    done = _cli("watch", str(drop), "--once", "--bus", "kafka", "--broker", broker,
-                "--workspace", str(bus.root), db_url=bus.db_url)
+    done = _cli("watch", str(drop), "--once", "--quiet-seconds", "0", "--bus", "kafka",
+                "--broker", broker, "--workspace", str(bus.root), db_url=bus.db_url)
     assert done.returncode == 0, done.stdout + done.stderr
     wait_idle(broker, bus.db_url)
     assert worker.alive()
