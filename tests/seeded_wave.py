@@ -4,7 +4,8 @@ Twenty communes of one agglomeration, thefts a year 2013-2024 delivered in one f
 wave, at 2024): a big city whose 2024 count falls by 40 % (reported), sixteen communes with
 ordinary years (tested, not reported), and three that cannot be tested: a village whose
 mean is under 1 a year, a commune that only starts being counted in 2022, and one whose
-2024 cell is secret. Counts are Poisson with a gamma-distributed yearly level (dispersion
+2024 cell is secret. The agglomeration is the communes' roll-up, unknown in 2024 (a part of it
+is secret), so it is not tested either. Counts are Poisson with a gamma-distributed yearly level (dispersion
 grows with the size of the place, as in real counts), seed fixed.
 """
 
@@ -26,7 +27,11 @@ POPULATION = {BIG: 180_000, TINY: 150, LATE: 6_000, HIDDEN: 9_000,
               **{code: 3_000 + 2_500 * i for i, code in enumerate(ORDINARY)}}
 RATE = 0.03
 """Thefts a year per inhabitant."""
-EXPECTED_REASONS = {TINY: "mean_too_small", LATE: "too_short", HIDDEN: "not_published"}
+AGGLO = "299100001"
+EXPECTED_REASONS = {TINY: "mean_too_small", LATE: "too_short", HIDDEN: "not_published",
+                    AGGLO: "not_published"}
+SERIES = [*POPULATION, AGGLO]
+"""Every series of the wave: the communes and their roll-up."""
 
 CONVENTION = {
     "id": "police-annuel", "provider": "police", "label": "Vols par commune et par an",
@@ -41,8 +46,8 @@ CONVENTION = {
 def write_workspace(root: Path) -> Path:
     catalog = root / "catalog"
     (catalog / "conventions").mkdir(parents=True, exist_ok=True)
-    lines = ["code;kind;name;parent;population", "299100001;epci;Agglo Semée;;"]
-    lines += [f"{c};commune;Commune {c};299100001;{p}" for c, p in sorted(POPULATION.items())]
+    lines = ["code;kind;name;parent;population", f"{AGGLO};epci;Agglo Semée;;"]
+    lines += [f"{c};commune;Commune {c};{AGGLO};{p}" for c, p in sorted(POPULATION.items())]
     (catalog / "territories.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     glossary = {"indicators": [{
         "code": INDICATOR, "label": "Vols sans violence", "definition": "Faits constatés.",

@@ -163,11 +163,15 @@ def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int],
               cache: dict[tuple, Found] | None = None) -> Found:
     """Feasible interval of each target (a hidden cell), with the relations binding it.
 
+    A cell whose value nobody knows (a roll-up of a secret part: no value, status
+    ``missing``) is shown to no one, so it is an unknown too, never a constant.
+
     ``cache`` keeps each component's answers across calls: a component whose cells and
     relations did not change is not solved again (secondary suppression re-audits after
     every round)."""
     wanted = sorted(set(targets))
     wanted_set = set(wanted)
+    hidden = hidden | np.isnan(cells.values)
     rels = active(cells.relations, hidden)
     out: dict[int, tuple[Interval, list[Relation]]] = {}
     linked: set[int] = set()

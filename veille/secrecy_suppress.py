@@ -53,6 +53,7 @@ def protect(cells: Cells, primary: np.ndarray, protection: np.ndarray,
     """Hidden cells (primary + secondary) leaving no primary cell under-protected;
     ``kept`` cells are hidden from the start (an earlier version hid them)."""
     hidden = primary | kept if kept is not None else primary.copy()
+    hidden |= np.isnan(cells.values)   # no value to publish: never a candidate to hide
     targets = [int(i) for i in np.flatnonzero(primary & cells.additive & (protection > 0))]
     order = sorted(range(len(cells.keys)), key=lambda i: cells.keys[i])
     rank = np.empty(len(order), dtype=np.int64)

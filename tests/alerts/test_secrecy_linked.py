@@ -94,6 +94,21 @@ def test_a_hidden_pair_summing_under_the_threshold_is_not_enough(tmp_path):
     assert not _shown(out, "caf_rsa", "99002")
 
 
+def test_a_roll_up_nobody_knows_is_an_unknown_not_a_blind_spot(tmp_path):
+    catalog = _catalog(tmp_path)
+    frame = _frame([("caf_rsa", "299000001", 103.0), ("caf_rsa", "99001", 100.0),
+                    ("caf_rsa", "Q-UN-NORD", 60.0), ("caf_rsa", "Q-UN-SUD", 40.0),
+                    ("caf_rsa", "99002", None), ("caf_rsa", "Q-DEUX-EST", None),
+                    ("caf_rsa", "Q-DEUX-OUEST", 2.0)])
+    # Ville-Deux is a roll-up of a provider's secret: no value, shown to no one. It is
+    # still 103 - 100 = 3 to a reader, so Est (the provider's secret) lies in [0, 3]
+    frame.loc[frame["territory"] == "99002", "status"] = "missing"
+    primary_only = frame["territory"].isin(["Q-DEUX-EST", "Q-DEUX-OUEST"]).to_numpy()
+    assert not audit(frame, catalog, primary_only, Viewer("all")).ok
+    out = _check(frame, catalog)
+    assert not (_shown(out, "caf_rsa", "299000001") and _shown(out, "caf_rsa", "99001"))
+
+
 def test_a_hidden_qpv_does_not_protect_a_quartier_of_its_commune(tmp_path):
     catalog = _catalog(tmp_path)
     frame = _frame([("caf_rsa", "99001", 50.0), ("caf_rsa", "Q-UN-NORD", 3.0),

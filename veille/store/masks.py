@@ -5,7 +5,8 @@ total with its parts) over one year (every territory, every period of the year):
 relations of ``veille.secrecy_relations`` never leave a unit, so each unit's mask can be
 computed alone. A unit's mask is stored with the fingerprint (SHA-256) of the current
 values it was computed from; it is computed again only when those values change (a new
-delivery or a revision), never by a restart, and the same values give the same mask.
+delivery, a revision, or a change of the rule: ``RULE_VERSION``), never by a restart, and
+the same values give the same mask.
 
 A revision keeps every cell the unit hid before hidden (reason ``kept`` when no rule asks
 for it any more): a cell once hidden never appears later, so no reader can difference the
@@ -52,9 +53,15 @@ def unit_name(family: str, period: str) -> str:
     return f"{family}|{period[:4]}"
 
 
+RULE_VERSION = "2"
+"""Bumped when the secrecy rule changes (2: cells nobody knows are unknowns to the
+attacker), so that every unit's mask is computed again under the new rule, keeping what the
+old one hid."""
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     rows = frame.sort_values(["indicator", "territory", "period"])
-    text = "\n".join(f"{i}|{t}|{p}|{v!r}|{s}" for i, t, p, v, s in zip(
+    text = f"rule {RULE_VERSION}\n" + "\n".join(f"{i}|{t}|{p}|{v!r}|{s}" for i, t, p, v, s in zip(
         rows["indicator"], rows["territory"], rows["period"], rows["value"], rows["status"],
         strict=True))
     return hashlib.sha256(text.encode()).hexdigest()
