@@ -4,9 +4,9 @@ Twenty communes of one agglomeration, thefts a year 2013-2024 delivered in one f
 wave, at 2024): a big city whose 2024 count falls by 40 % (reported), sixteen communes with
 ordinary years (tested, not reported), and three that cannot be tested: a village whose
 mean is under 1 a year, a commune that only starts being counted in 2022, and one whose
-2024 cell is secret. The agglomeration is the communes' roll-up, unknown in 2024 (a part of it
-is secret), so it is not tested either. Counts are Poisson with a gamma-distributed yearly level (dispersion
-grows with the size of the place, as in real counts), seed fixed.
+2024 cell is secret. The agglomeration is the communes' roll-up, unknown in 2024 (a part of
+it is secret), so it is not tested either. Counts are Poisson with a gamma-distributed yearly
+level (dispersion grows with the size of the place, as in real counts), seed fixed.
 """
 
 from __future__ import annotations
