@@ -5,6 +5,7 @@ modular method, MOD, refuses one-dimensional tables: "HiTaS: no variables found"
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -47,10 +48,11 @@ def side_by_side(frame: pd.DataFrame, catalog: Catalog, root: str, threshold: in
                               "one": 1.0})
         if micro.empty:
             continue
-        result = protect(micro, [["commune"]], response="one",
-                         safety_rules=f"FREQ({threshold},100)", suppress="OPT(1)",
-                         hrc={"commune": str(work / "tree.hrc")}, totcode="Total",
-                         workdir=str(work / f"{ind}_{period}"))
+        with contextlib.chdir(work):   # its solver writes its logs to the current folder
+            result = protect(micro, [["commune"]], response="one",
+                             safety_rules=f"FREQ({threshold},100)", suppress="OPT(1)",
+                             hrc={"commune": str(work / "tree.hrc")}, totcode="Total",
+                             workdir=str(work / f"{ind}_{period}"))
         status = result.tables[0].dataframe()
         ours = mask(table, catalog)
         hidden = ours["secrecy"] == "complementary"
