@@ -1,7 +1,7 @@
 """Read a JSON or JSON Lines delivery in a process of its own, within memory and time limits.
 
-Like ``sheet_child.py`` (same protocol: ``python -I``, a JSON request on stdin, a JSON answer
-on stdout, run by ``connectors.read`` under an address-space and CPU limit), so that a
+Like ``sheet_child.py`` (run the same way, by ``child_reader.py``: ``python -I``, a JSON
+request on stdin, a JSON answer on stdout, under an address-space and CPU limit), so that a
 hostile document (nested a million deep, a gigabyte of records) costs this process only.
 Before parsing, the nesting depth is counted on the bytes; after, the records are counted
 and flattened to columns of text (``a.b`` for a nested field, ``a.0`` for a list's first
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import resource
-import sys
 from typing import Any
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
@@ -164,16 +162,3 @@ def read(request: dict[str, Any]) -> dict[str, Any]:
     header = list(columns)
     return {"columns": header, "lines": lines,
             "rows": [[row.get(c, "") for c in header] for row in rows]}
-
-
-def main() -> None:
-    request = json.load(sys.stdin)
-    memory = int(request["memory_mb"]) << 20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = int(request["seconds"]) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    json.dump(read(request), sys.stdout, ensure_ascii=False)
-
-
-if __name__ == "__main__":
-    main()

@@ -39,8 +39,7 @@ _WIDE_BOMS = [(codecs.BOM_UTF32_LE, "UTF-32 (little-endian, with a byte order ma
               (codecs.BOM_UTF32_BE, "UTF-32 (big-endian, with a byte order mark)"),
               (codecs.BOM_UTF16_LE, "UTF-16 (little-endian, with a byte order mark)"),
               (codecs.BOM_UTF16_BE, "UTF-16 (big-endian, with a byte order mark)")]
-_SHEET_CHILD = Path(__file__).with_name("sheet_child.py")
-_JSON_CHILD = Path(__file__).with_name("json_child.py")
+_CHILD = Path(__file__).with_name("child_reader.py")
 _LIMITS = "read_limits in veille.yaml"
 
 
@@ -337,14 +336,14 @@ def _sheet_cells(name: str, path: Path, spec: FileSpec, fmt: str,
     """The chosen sheet's cells as text, read by the child within the memory and time
     limits; a refusal, an engine error, a crash or a timeout raises ReadError."""
     request = {"path": str(path), "format": fmt, "sheet": spec.sheet, "decimal": spec.decimal}
-    return _child(_SHEET_CHILD, name, request, fmt, limits)
+    return _child("sheet", name, request, fmt, limits)
 
 
 def _read_json(name: str, path: Path, spec: FileSpec, fmt: str, limits: ReadLimits) -> Table:
     """JSON (the records at ``file.records``) or JSON Lines, parsed and flattened by a child
     process within the read limits (connectors/json_child.py). A row's line is the record's
     number (JSON) or its line in the file (JSON Lines)."""
-    answer = _child(_JSON_CHILD, name, {
+    answer = _child("json", name, {
         "path": str(path), "format": fmt, "records": spec.records, "decimal": spec.decimal,
         "max_depth": limits.max_depth, "max_records": limits.max_records}, fmt, limits)
     columns = [str(c).strip() for c in answer["columns"]]
@@ -358,7 +357,7 @@ def _read_json(name: str, path: Path, spec: FileSpec, fmt: str, limits: ReadLimi
                  lines=np.asarray(answer["lines"], dtype=np.int64), numbers_typed=True)
 
 
-def _child(script: Path, name: str, request: dict[str, Any], fmt: str,
+def _child(reader: str, name: str, request: dict[str, Any], fmt: str,
            limits: ReadLimits) -> dict[str, Any]:
     """Run a reading child on ``request`` within the memory and time limits; a refusal, an
     engine error, a crash or a timeout raises ReadError."""
@@ -369,7 +368,7 @@ def _child(script: Path, name: str, request: dict[str, Any], fmt: str,
               f"({_LIMITS}: sheet_memory_mb, sheet_seconds)")
     try:
         done = subprocess.run(  # noqa: S603 (our own script, run by this interpreter)
-            [sys.executable, "-I", str(script)], input=json.dumps(request).encode(),
+            [sys.executable, "-I", str(_CHILD), reader], input=json.dumps(request).encode(),
             capture_output=True, timeout=limits.sheet_seconds, check=False,
             env={**os.environ, "RUST_BACKTRACE": "0"})
     except subprocess.TimeoutExpired as exc:

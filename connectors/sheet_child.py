@@ -2,24 +2,21 @@
 
 The spreadsheet engine (calamine, in Rust) can take the whole process down on a hostile file:
 one cell at XFD1048576 besides A1 makes it ask for 512 GiB and abort. So ``connectors.read``
-runs this file as a script (``python -I``, a JSON request on stdin, a JSON answer on stdout)
-under an address-space and CPU limit: a crash or a limit costs this process only, and the
-parent quarantines the delivery. Before calamine is called, the sheet's XML is scanned for
-the cells that hold values, so a sheet too large for the limits is refused by naming its
-farthest cell, and formula cells saved without a computed value are found (calamine reads
-them as empty). The script imports nothing from the project, so that it starts in tens of
-milliseconds.
+runs it in a child process (``child_reader.py``: ``python -I``, a JSON request on stdin, a
+JSON answer on stdout) under an address-space and CPU limit: a crash or a limit costs that
+process only, and the parent quarantines the delivery. Before calamine is called, the
+sheet's XML is scanned for the cells that hold values, so a sheet too large for the limits is
+refused by naming its farthest cell, and formula cells saved without a computed value are
+found (calamine reads them as empty). The script imports nothing from the project, so that
+it starts in tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import posixpath
 import re
-import resource
-import sys
 import zipfile
 from typing import Any
 from xml.sax.saxutils import unescape
@@ -243,18 +240,3 @@ def read(request: dict[str, Any]) -> dict[str, Any]:
     decimal = request["decimal"]
     return {"sheet": sheet, "formulas": uncached,
             "rows": [[cell_text(v, decimal) for v in row] for row in values]}
-
-
-def main() -> None:
-    """Limit this process, answer one request, and let any failure end it (the parent reads
-    the exit status and the last line of stderr)."""
-    request = json.load(sys.stdin)
-    memory = int(request["memory_mb"]) << 20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = int(request["seconds"]) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    json.dump(read(request), sys.stdout, ensure_ascii=False)
-
-
-if __name__ == "__main__":
-    main()
