@@ -27,7 +27,7 @@ import pandas as pd
 
 from veille import secrecy_relations, secrecy_suppress
 from veille.catalog import Catalog
-from veille.model import Indicator, IndicatorKind
+from veille.model import IndicatorKind
 
 DEFAULT_THRESHOLD = 5
 
@@ -61,21 +61,6 @@ def _number(value: object) -> float | None:
     return None if math.isnan(out) else out
 
 
-def primary_reason(indicator: Indicator | None, threshold: int, value: object,
-                   numerator: object = None, denominator: object = None,
-                   status: str = "ok") -> str:
-    """Why one value is secret on its own ('' when it is not)."""
-    v, num, den = _number(value), _number(numerator), _number(denominator)
-    if status == "secret" or (v is None and status != "missing"):
-        return PRIMARY
-    kind = indicator.kind if indicator is not None else IndicatorKind.COUNT
-    if kind is IndicatorKind.COUNT and v is not None and v < threshold:
-        return SMALL
-    if kind is IndicatorKind.RATE and any(x is not None and x < threshold for x in (num, den)):
-        return SMALL
-    return ""
-
-
 def protection_for(catalog: Catalog, indicator: str) -> int:
     """Width a primary cell's feasible interval must reach: the strictest convention's
     ``protection_level`` among those delivering the indicator, else its threshold."""
@@ -90,23 +75,34 @@ def _zero_is_secret(catalog: Catalog, indicator: str) -> bool:
 
 
 def primary(frame: pd.DataFrame, catalog: Catalog) -> list[str]:
-    """Each row's primary reason ('' when it may be published on its own). ``frame`` has
-    the columns of ``mask``."""
-    thresholds = {i: threshold_for(catalog, i) for i in frame["indicator"].unique()}
-    zero = {i: _zero_is_secret(catalog, i) for i in thresholds}
-    reasons: list[str] = []
-    columns = [frame[c].tolist() for c in ("indicator", "value", "numerator", "denominator")]
-    for code, value, num, den, status in zip(*columns, frame["status"].astype(str).tolist(),
-                                             strict=True):
-        why = primary_reason(catalog.indicators.get(code), thresholds[code], value, num, den,
-                             status)
-        if not why and zero[code] and _number(value) == 0.0:
-            why = SMALL
-        reasons.append(why)
-    at = {k: i for i, k in enumerate(zip(columns[0], frame["territory"].tolist(),
+    """Each row's primary reason ('' when it may be published on its own): a value the
+    provider marked secret or gave none for (``missing`` rows are absent, not secret), a
+    count under its threshold (zero too where a convention says ``secrecy_zero``), a rate
+    whose numerator or denominator is under it (its own columns, or the glossary's numerator
+    and denominator rows when they are primary). ``frame`` has the columns of ``mask``."""
+    codes = frame["indicator"].astype(str).tolist()
+    spec = {c: catalog.indicators.get(c) for c in set(codes)}
+    kind = {c: IndicatorKind.COUNT if i is None else i.kind for c, i in spec.items()}
+    limit = {c: (threshold_for(catalog, c), _zero_is_secret(catalog, c)) for c in spec}
+    threshold = np.array([limit[c][0] for c in codes], dtype=float)
+    zero = np.array([limit[c][1] for c in codes])
+    count = np.array([kind[c] is IndicatorKind.COUNT for c in codes])
+    rate = np.array([kind[c] is IndicatorKind.RATE for c in codes])
+
+    def numbers(column: str) -> np.ndarray:
+        return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+    value, num, den = numbers("value"), numbers("numerator"), numbers("denominator")
+    status = frame["status"].astype(str).to_numpy()
+    with np.errstate(invalid="ignore"):
+        small = ((count & (value < threshold)) | (zero & (value == 0.0))
+                 | (rate & ((num < threshold) | (den < threshold))))
+    secret = (status == "secret") | (np.isnan(value) & (status != "missing"))
+    reasons = np.where(secret, PRIMARY, np.where(small, SMALL, "")).astype(object).tolist()
+    at = {k: i for i, k in enumerate(zip(codes, frame["territory"].tolist(),
                                          frame["period"].tolist(), strict=True))}
     for i, (ind_code, ter, per) in enumerate(at):
-        ind = catalog.indicators.get(ind_code)
+        ind = spec[ind_code]
         if ind is None or ind.kind is not IndicatorKind.RATE or reasons[i]:
             continue
         linked = [at.get((code, ter, per)) for code in (ind.numerator, ind.denominator) if code]
@@ -132,7 +128,10 @@ def mask(frame: pd.DataFrame, catalog: Catalog, keep: Collection[Key] = ()) -> p
     for column, default in (("numerator", None), ("denominator", None), ("status", "ok")):
         if column not in out.columns:
             out[column] = default
-    ordered = out.sort_values(["indicator", "territory", "period"], kind="stable")
+    keys = list(zip(out["indicator"].astype(str).tolist(), out["territory"].astype(str).tolist(),
+                    out["period"].astype(str).tolist(), strict=True))
+    order = sorted(range(len(keys)), key=keys.__getitem__)   # stable: ties keep their order
+    ordered = out.iloc[order]
     reasons = primary(ordered, catalog)
     cells = secrecy_relations.build(ordered, catalog)
     first = np.array([bool(r) for r in reasons])
@@ -147,9 +146,11 @@ def mask(frame: pd.DataFrame, catalog: Catalog, keep: Collection[Key] = ()) -> p
         reasons[k] = KEPT
     for k in outcome.secondary:
         reasons[k] = COMPLEMENTARY
-    ordered["secrecy"] = reasons
-    ordered["masked"] = ordered["secrecy"] != ""
-    return ordered.loc[out.index]
+    secrecy = np.empty(len(order), dtype=object)
+    secrecy[order] = reasons
+    out["secrecy"] = secrecy
+    out["masked"] = secrecy != ""
+    return out
 
 
 def _numerators(cells: secrecy_relations.Cells, catalog: Catalog) -> dict[int, int]:

@@ -119,7 +119,8 @@ def audit(frame: pd.DataFrame, catalog: Catalog, masked: np.ndarray, viewer: Vie
     levels = {i: float(secrecy.protection_for(catalog, i)) for i in {k[0] for k in cells.keys}}
     protection = np.array([levels[k[0]] for k in cells.keys])
     targets = np.flatnonzero(masked & cells.additive)
-    found = intervals(cells, unknown, [int(i) for i in targets])
+    enough = np.where(protection > 0, protection, np.inf)   # pinned ones are still counted
+    found = intervals(cells, unknown, [int(i) for i in targets], enough=enough)
     report = Report(viewer.label, hidden=int(masked.sum()))
     for i, (iv, _) in sorted(found.items()):
         if iv.width < 1e-6:

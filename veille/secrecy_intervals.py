@@ -75,12 +75,6 @@ class Component:
         self.variables = variables
         self.relations = relations
         col = {v: j for j, v in enumerate(variables)}
-        lp = highspy.HighsLp()
-        lp.num_col_ = len(variables)
-        lp.num_row_ = len(relations)
-        lp.col_cost_ = np.zeros(len(variables))
-        lp.col_lower_ = np.zeros(len(variables))
-        lp.col_upper_ = np.full(len(variables), highspy.kHighsInf)
         lows, ups = [], []
         entries: list[list[tuple[int, float]]] = [[] for _ in variables]
         for i, r in enumerate(relations):
@@ -92,6 +86,16 @@ class Component:
                     const += a * cells.values[c]
             lows.append(-highspy.kHighsInf if r.lower == -INF else r.lower - const)
             ups.append(highspy.kHighsInf if r.upper == INF else r.upper - const)
+        self.col = col
+        self.single = (entries, lows[0], ups[0]) if len(relations) == 1 else None
+        if self.single is not None:
+            return
+        lp = highspy.HighsLp()
+        lp.num_col_ = len(variables)
+        lp.num_row_ = len(relations)
+        lp.col_cost_ = np.zeros(len(variables))
+        lp.col_lower_ = np.zeros(len(variables))
+        lp.col_upper_ = np.full(len(variables), highspy.kHighsInf)
         lp.row_lower_ = np.array(lows, dtype=float)
         lp.row_upper_ = np.array(ups, dtype=float)
         start, index, value = [0], [], []
@@ -104,15 +108,15 @@ class Component:
         lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
         lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
         lp.a_matrix_.value_ = np.array(value, dtype=float)
-        self.col = col
-        self.single = (entries, lows[0], ups[0]) if len(relations) == 1 else None
-        if self.single is not None:
-            return
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
         self.highs.setOptionValue("presolve", "off")
         self.highs.passModel(lp)
         self._cost = -1
+        # every optimum is a feasible point: the values each cell took at them bound its
+        # interval from inside, often enough to show it wide enough without solving
+        self.low_seen = np.full(len(variables), INF)
+        self.high_seen = np.full(len(variables), -INF)
 
     def _optimum(self, j: int, sense: highspy.ObjSense) -> tuple[float, list[float]]:
         h = self.highs
@@ -125,7 +129,11 @@ class Component:
         h.run()
         status = h.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
-            return float(h.getInfo().objective_function_value), list(h.getSolution().row_dual)
+            solution = h.getSolution()
+            point = np.asarray(solution.col_value)
+            np.minimum(self.low_seen, point, out=self.low_seen)
+            np.maximum(self.high_seen, point, out=self.high_seen)
+            return float(h.getInfo().objective_function_value), list(solution.row_dual)
         # unbounded, or infeasible data (a relation the true values do not satisfy):
         # nothing deducible
         return (INF if sense == highspy.ObjSense.kMaximize else 0.0), []
@@ -141,15 +149,22 @@ class Component:
         ends = sorted(((low - pos) / a, (up - neg) / a))
         return max(0.0, ends[0]), ends[1]
 
-    def interval(self, cell: int) -> tuple[Interval, set[int]]:
-        """The cell's feasible interval and the relations binding it at either end."""
+    def interval(self, cell: int, enough: float = INF) -> tuple[Interval, set[int]]:
+        """The cell's feasible interval and the relations binding it at either end.
+
+        Once the feasible points already seen span ``enough``, the interval returned is
+        theirs: inside the true one, and wide enough (no binding relation is needed then)."""
         j = self.col[cell]
         if self.single is not None:
             low, high = self._one_row(j)
             return Interval(cell, low, high), ({0} if high < INF else set())
+        if self.high_seen[j] - self.low_seen[j] >= enough:
+            return Interval(cell, float(self.low_seen[j]), float(self.high_seen[j])), set()
         high, dual_high = self._optimum(j, highspy.ObjSense.kMaximize)
         if high == INF:   # unbounded above: the width is infinite whatever the lower end
             return Interval(cell, 0.0, INF), set()
+        if high - self.low_seen[j] >= enough:
+            return Interval(cell, float(self.low_seen[j]), high), set()
         low, dual_low = self._optimum(j, highspy.ObjSense.kMinimize)
         binding = {i for duals in (dual_low, dual_high) for i, d in enumerate(duals)
                    if abs(d) > 1e-9}
@@ -160,8 +175,13 @@ Found = dict[int, tuple[Interval, list[Relation]]]
 
 
 def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int],
-              cache: dict[tuple, Found] | None = None) -> Found:
+              cache: dict[tuple, Found] | None = None,
+              enough: np.ndarray | None = None) -> Found:
     """Feasible interval of each target (a hidden cell), with the relations binding it.
+
+    With ``enough`` (a width per cell: the protection levels), a target shown to be at
+    least that wide gets an interval inside its true one, at less cost; the others, the
+    exact interval.
 
     A cell whose value nobody knows (a roll-up of a secret part: no value, status
     ``missing``) is shown to no one, so it is an unknown too, never a constant.
@@ -185,7 +205,7 @@ def intervals(cells: Cells, hidden: np.ndarray, targets: Iterable[int],
             known = {}
             model = Component(variables, comp_rels, cells, hidden)
             for v in todo:
-                found, binding = model.interval(v)
+                found, binding = model.interval(v, INF if enough is None else enough[v])
                 known[v] = (found, [comp_rels[i] for i in sorted(binding)])
             if cache is not None:
                 cache[signature] = known

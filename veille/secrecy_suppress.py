@@ -43,7 +43,7 @@ def cost_of(cells: Cells, numerator_of: dict[int, int]) -> np.ndarray:
 def under_protected(cells: Cells, hidden: np.ndarray, protection: np.ndarray,
                     targets: list[int], cache: dict | None = None
                     ) -> tuple[list[Interval], dict[int, list[Relation]]]:
-    found = intervals(cells, hidden, targets, cache)
+    found = intervals(cells, hidden, targets, cache, protection)
     under = [iv for v, (iv, _) in sorted(found.items()) if iv.width < protection[v] - 1e-6]
     return under, {v: rels for v, (_, rels) in found.items()}
 
