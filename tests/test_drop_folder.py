@@ -83,13 +83,13 @@ def test_a_file_still_being_written_is_taken_whole_only_once_complete(tmp_path: 
         while writer.poll() is None:
             assert not processed.exists(), "taken while still being written"
             time.sleep(0.1)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while not processed.exists() and time.monotonic() < deadline:
             assert watcher.poll() is None, watcher.communicate()[0]
             time.sleep(0.2)
     finally:
         watcher.send_signal(signal.SIGINT)
-        output = watcher.communicate(timeout=30)[0]
+        output = watcher.communicate(timeout=90)[0]
     assert watcher.returncode == 0 and "Traceback" not in output, output
     assert processed.read_bytes() == whole
     engine = make_engine(env["VEILLE_DATABASE_URL"])
