@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from first_detection import EDITS, apply_edits, draft_path, loire_path  # noqa: E402
+from first_detection import EDITS, apply_edits, draft_path, loire_path
 
 REPO = Path(__file__).resolve().parents[1]
 

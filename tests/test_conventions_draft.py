@@ -10,6 +10,9 @@ accepts the file, with as many observations as pandas counts in it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -36,9 +39,14 @@ from typer.testing import CliRunner
 
 from cli.common import console
 from cli.main import app
+from connectors.draft.make import draft_convention
+from connectors.draft.sniff import DraftError
+from veille.catalog import load_catalog
+from veille.clock import FixedClock
 from veille.store.schema import deliveries, observations
 
 runner = CliRunner()
+CLOCK = FixedClock(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture(autouse=True)
@@ -163,12 +171,66 @@ def test_montpellier_insee_extract_title_lines_two_header_rows(workspaces) -> No
 def test_a_draft_is_not_overwritten_and_a_file_without_territories_is_named(
         workspaces, tmp_path: Path) -> None:
     ws = workspaces["sem"]
-    out = run(ws, draft_args(ws, CAF, "caf"), code=2)
+    target = ["-o", str(tmp_path / "caf.yaml")]
+    run(ws, [*draft_args(ws, CAF, "caf"), *target])
+    out = run(ws, [*draft_args(ws, CAF, "caf"), *target], code=2)
     assert "existe déjà" in out and "--force" in out
+    run(ws, [*draft_args(ws, CAF, "caf"), *target, "--force"])
     other = tmp_path / "ailleurs.csv"
     other.write_text("code;annee;n\n99999;2020;3\n98888;2021;4\n", encoding="utf-8")
     out = run(ws, draft_args(ws, other, "caf"), code=2)
     assert "ailleurs.csv" in out and "aucune colonne" in out
+
+
+def test_a_spreadsheet_a_json_document_and_names_instead_of_codes(
+        workspaces, tmp_path: Path) -> None:
+    """The Montpellier extract as INSEE also sent it (Excel 97), the CAF file as a JSON
+    document whose records sit under data.rows, and the extract with its commune names
+    only: the same findings, each checked by the mapping on the file."""
+    mtp = load_catalog(workspaces["mtp"] / "catalog")
+    sheet = draft_convention(MONTPELLIER.with_suffix(".xls"), mtp, "insee", clock=CLOCK)
+    assert sheet.convention.file.format == "xls" and sheet.convention.file.skip_rows == 6
+    assert sheet.convention.file.header_rows == 2 and {"A", "PERCOU"} <= set(
+        sheet.convention.columns)
+    assert sheet.parsed.ok and len(sheet.parsed.observations) > 0
+    frame = pd.read_csv(CAF, sep=";", dtype=str)
+    document = tmp_path / "caf_2020_2024.json"
+    document.write_text(json.dumps({"meta": {"source": CAF.name},
+                                    "data": {"rows": frame.to_dict("records")}}),
+                        encoding="utf-8")
+    sem = load_catalog(workspaces["sem"] / "catalog")
+    made = draft_convention(document, sem, "caf", clock=CLOCK)
+    assert made.convention.file.format == "json" and made.convention.file.records == "data.rows"
+    assert made.convention.period.column == "annee"  # a column wins over the file name
+    assert made.parsed.ok
+    held = frame["code_commune"].isin(members(workspaces["sem"], SEM))
+    assert len(made.parsed.observations) == int(held.sum()) * 7
+    names = pd.read_csv(MONTPELLIER, encoding="latin-1", skiprows=6, dtype=str).iloc[1:]
+    by_name = tmp_path / "caf_noms_2009.csv"
+    names[["nom", "A", "PERCOU"]].to_csv(by_name, sep=";", index=False, encoding="latin-1")
+    made = draft_convention(by_name, mtp, "insee", clock=CLOCK)
+    assert made.convention.territory.match == "name"
+    assert made.convention.territory.column == "nom"
+    # INSEE cut the longest name; the draft maps it to the one commune it begins
+    assert made.convention.territory.codes == {"Saint-Clément-de-Rivièr": "34247"}
+    assert made.parsed.ok and set(made.parsed.observations["territory"]) <= _communes(
+        workspaces["mtp"])
+
+
+def test_sniffing_reads_a_bounded_sample(workspaces, tmp_path: Path) -> None:
+    """A one-line file of millions of fields, or a quote left open over megabytes, is
+    named in a fraction of a second instead of being sniffed whole."""
+    catalog = load_catalog(workspaces["sem"] / "catalog")
+    wide = tmp_path / "wide.csv"
+    wide.write_text("a;" * 3_000_000, encoding="utf-8")
+    quote = tmp_path / "quote.csv"
+    quote.write_text('"' + "x" * 5_000_000 + "\n" + "1;2\n" * 1000, encoding="utf-8")
+    for path, said in ((wide, "max_columns"), (quote, "ligne 1")):
+        started = time.perf_counter()
+        with pytest.raises(DraftError) as caught:
+            draft_convention(path, catalog, "x", clock=CLOCK)
+        assert time.perf_counter() - started < 5
+        assert path.name in str(caught.value) and said in str(caught.value)
 
 
 def _communes(workspace: Path) -> set[str]:

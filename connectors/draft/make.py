@@ -24,23 +24,17 @@ from connectors.draft.roles import (
     territory_role,
 )
 from connectors.draft.shape import Shape, shape, slug
-from connectors.draft.sniff import sniff
+from connectors.draft.sniff import DraftError, sniff
 from connectors.mapping import Parsed, parse_delivery
 from connectors.read import ReadError, read_table
 from connectors.validate import period_label
 from veille.catalog import Catalog
 from veille.clock import Clock
 from veille.config import ReadLimits
-from veille.errors import VeilleError
 from veille.model import Convention, FileSpec, Indicator, PeriodMapping, Provider, error_text
 from veille.periods import Periodicity
 
 LAG_DAYS = {"annual": 180, "quarterly": 90, "monthly": 45}
-
-
-class DraftError(VeilleError):
-    hint = ("Vérifiez que le fichier est bien un fichier de données du fournisseur et que "
-            "l'espace de travail contient son territoire (veille init), puis relancez.")
 
 
 @dataclass
@@ -64,6 +58,8 @@ def draft_convention(path: Path, catalog: Catalog, provider: str, *, clock: Cloc
         table = read_table(path, FileSpec.model_validate(spec), name, limits)
     except ReadError as exc:
         raise DraftError(f"{name} : fichier illisible ({exc})") from exc
+    except DraftError as exc:
+        raise DraftError(f"{name} : {exc}") from exc
     frame = sample(table.frame)
     spec["decimal"] = decimal_mark(frame, spec.get("separator"))
     territory = territory_role(frame, catalog)
@@ -175,6 +171,11 @@ def _convention(name: str, provider: str, spec: dict, territory: Any, period: An
         out.put("zfill", territory.zfill, "codes complétés à gauche par des zéros", indent=2)
     if territory.match == "name":
         out.put("match", "name", "territoires reconnus par leur nom", indent=2)
+    if territory.codes:
+        out.put("codes", None, "à vérifier : noms tronqués, rapportés au seul nom qu'ils "
+                "commencent", indent=2)
+        for value, code in territory.codes.items():
+            out.put(value, code, indent=4)
     out.put("period")
     if period.column:
         out.put("column", period.column, indent=2)

@@ -35,6 +35,9 @@ class TerritoryRole:
     zfill: int | None
     matched: int
     distinct: int
+    codes: dict[str, str] = field(default_factory=dict)
+    """Names the tree does not hold as written, mapped to the one name they begin with
+    (INSEE's extracts cut long names: 'Saint-Clément-de-Rivièr')."""
 
 
 @dataclass
@@ -113,17 +116,32 @@ def territory_role(frame: pd.DataFrame, catalog: Catalog) -> TerritoryRole | Non
             if len(padded) > len(found):
                 found, zfill = padded, 5
         match = "code"
+        cut: dict[str, str] = {}
         if not found:
             found = [names[k] for k in (place_key(v) for v in values) if k in names]
             match = "name"
+            if found:
+                cut = _cut_names([v for v in values if place_key(v) not in names], names)
         if not found:
             continue
         geography = pd.Series([kinds[c] for c in found]).mode().iat[0]
-        role = TerritoryRole(column, match, geography, zfill, len(found), len(values))
+        role = TerritoryRole(column, match, geography, zfill, len(found) + len(cut),
+                             len(values), cut)
         if best is None or (role.matched, role.match == "code") > (best.matched,
                                                                     best.match == "code"):
             best = role
     return best
+
+
+def _cut_names(unmatched: list[str], names: dict[str, str]) -> dict[str, str]:
+    """Each unmatched name that begins exactly one name of the tree (at most 50 looked at)."""
+    out = {}
+    for value in unmatched[:50]:
+        key = place_key(value)
+        hits = {code for name, code in names.items() if name.startswith(key)} if key else set()
+        if len(hits) == 1:
+            out[value] = hits.pop()
+    return out
 
 
 def _by_code(values: list[str], kinds: dict[str, str]) -> list[str]:

@@ -17,6 +17,7 @@ from connectors.values import parse_numbers
 from veille.model import FileSpec
 
 MAX_LABELS = 500
+MAX_LABEL_COLUMNS = 8
 _COUNT_START = ("nombre", "nb ", "effectif", "foyers", "personnes", "menages")
 _RATE = ("taux", "pourcentage", "ratio", "proportion", "%", "pour mille", "pour 1000", "‰",
          "pct", "part ")
@@ -110,7 +111,7 @@ def shape(frame: pd.DataFrame, keys: list[str], skip: set[str], numbers: list[Nu
         count = len(distinct(frame[column]))
         if 2 <= count <= MAX_LABELS and not is_label_of(frame, column, keys[:1]):
             dims.append((count, column))
-    dims.sort()
+    dims = sorted(dims)[:MAX_LABEL_COLUMNS]  # bounds the search of a key below
     taken: set[str] = set()
     if not dims or not frame.duplicated(keys).any():
         candidates = [_candidate(n.name, labels.get(n.name) or n.name.replace("_", " "),

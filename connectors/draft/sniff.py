@@ -18,6 +18,7 @@ from typing import Any
 
 from connectors.read import file_format, read_table
 from veille.config import ReadLimits
+from veille.errors import VeilleError
 from veille.model import FileSpec
 
 SAMPLE_BYTES = 256 * 1024
@@ -26,6 +27,11 @@ MAX_HEADER_ROWS = 3
 MAX_JSON_BYTES = 64 * 1024 * 1024
 SEPARATORS = (";", ",", "\t", "|")
 _NUMERIC = re.compile(r"[-+]?(\d[\d\s\u00a0\u202f]*([.,]\d+)?|[.,]\d+)")
+
+
+class DraftError(VeilleError):
+    hint = ("Vérifiez que le fichier est bien un fichier de données du fournisseur et que "
+            "l'espace de travail contient son territoire (veille init), puis relancez.")
 
 
 @dataclass
@@ -101,7 +107,10 @@ def guess_separator(text: str) -> str:
     lines = [line for line in text.splitlines()[:SAMPLE_ROWS] if line.strip()]
     best, score = ";", (0, 0)
     for sep in SEPARATORS:
-        widths = [len(r) for r in csv.reader(lines, delimiter=sep)]
+        try:
+            widths = [len(r) for r in csv.reader(lines, delimiter=sep)]
+        except csv.Error:  # a field over csv's limit: not this separator's table
+            continue
         counts: dict[int, int] = {}
         for w in widths:
             if w > 1:
@@ -120,12 +129,18 @@ def _csv_rows(text: str, separator: str) -> tuple[list[list[str]], list[int]]:
     rows: list[list[str]] = []
     lines: list[int] = []
     last = 0
-    for row in reader:
-        if len(rows) >= SAMPLE_ROWS:
-            break
-        rows.append(row)
-        lines.append(last + 1)
-        last = reader.line_num
+    try:
+        for row in reader:
+            if len(rows) >= SAMPLE_ROWS:
+                break
+            rows.append(row)
+            lines.append(last + 1)
+            last = reader.line_num
+    except csv.Error as exc:
+        raise DraftError(f"ligne {last + 1} : {exc} (séparateur « {separator} ») ; "
+                         "le fichier ne se lit pas comme un tableau") from exc
+    if not rows:
+        raise DraftError("le fichier est vide")
     return rows, lines
 
 
