@@ -10,7 +10,8 @@ them), the commands of ``tests/first_detection.loire_path`` (the path
 INSEE's COG, EPCI and population files, ``veille conventions draft`` on the SSMSI offences
 (2016-2025) and the CNAF file (2020-2024), the drafts' edits (``first_detection.EDITS``,
 applied as code: counted, not timed), ``veille check``, ``veille ingest --history`` on both
-files (every year a wave, detected in order) and ``veille portrait`` of the Métropole.
+files (every year a wave, detected in order), ``veille detect`` (the waves tested) and
+``veille portrait`` of the Métropole.
 Prints the machine, the time of each command, the total machine time (target: under two
 minutes) and the number of edits the drafts needed. The store is SQLite in the workspace.
 

@@ -110,5 +110,6 @@ def loire_path(workspace: Path) -> list[list[str]]:
             *[draft_args(workspace, f, p) for f, p in LOIRE_FILES],
             ["check", "-w", str(workspace)],
             ["ingest", "--history", "-w", str(workspace), str(OFFENCES), str(CAF)],
+            ["detect", "-w", str(workspace)],
             ["portrait", "--period", "2024", "--territory", SEM, "--no-pdf",
              "-w", str(workspace)]]

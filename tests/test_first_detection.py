@@ -46,10 +46,12 @@ def test_the_typed_path_reaches_a_portrait_with_rolled_up_values(
 
     runtime = open_runtime(ws)
     with runtime.engine.connect() as conn:
-        waves = {r.period for r in conn.execute(select(detection_runs.c.period))}
+        runs = conn.execute(select(detection_runs.c.period, detection_runs.c.n_tests)).all()
         portrait = build_portrait(conn, runtime.catalog, "2024", now=dt.datetime.now(dt.UTC),
                                   root=SEM)
-    assert {str(y) for y in range(2016, 2026)} <= waves  # every year tested, in order
+    assert {str(y) for y in range(2016, 2026)} <= {r.period for r in runs}  # every wave
+    assert sum(r.n_tests for r in runs if r.period >= "2020") > 0  # tested once 4 years in
+    assert "Vagues testées" in outputs[-2]
     assert len(portrait.communes) == 53 == len(members(ws, SEM))
     assert all(note.themes for note in portrait.communes)
     lines = {line.indicator.code: line for b in portrait.agglomeration.themes

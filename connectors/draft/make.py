@@ -52,6 +52,9 @@ def draft_convention(path: Path, catalog: Catalog, provider: str, *, clock: Cloc
                      limits: ReadLimits | None = None) -> Draft:
     """Read ``path``, propose its convention, and dry-run it on the whole file."""
     name = path.name
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{1,63}", provider):
+        raise DraftError(f"--provider « {provider} » : un identifiant en minuscules, chiffres, "
+                         "- ou _ (2 à 64 caractères), par exemple caf ou ssmsi")
     try:
         sniffed = sniff(path, limits)
         spec = dict(sniffed.spec)
@@ -83,14 +86,14 @@ def draft_convention(path: Path, catalog: Catalog, provider: str, *, clock: Cloc
     found = shape(frame, keys, skip, numbers, labels, spec["decimal"], provider, name)
     spec["secret_markers"] = found.markers or [""]
     seen = bool(found.markers)
-    conv, text = _convention(name, provider, spec, territory, period, status, found,
-                             len(table.frame), seen)
+    text = _convention(name, provider, spec, territory, period, status, found,
+                       len(table.frame), seen)
     try:
         convention = Convention.model_validate(yaml.safe_load(text))
     except ValidationError as exc:  # the draft itself is wrong: a bug to report, named
         raise DraftError(f"{name} : brouillon refusé par le modèle des conventions : "
                          f"{'; '.join(error_text(e) for e in exc.errors())}") from exc
-    indicators = [_glossary_entry(c, conv["periodicity"], provider) for c in found.candidates
+    indicators = [_glossary_entry(c, period.periodicity, provider) for c in found.candidates
                   if c.code not in catalog.indicators]
     known = {**catalog.indicators,
              **{e["code"]: Indicator.model_validate(e) for e in indicators}}
@@ -127,8 +130,8 @@ def _first_period(labels: list[str], periodicity: str, pattern: str) -> str | No
 
 
 def _convention(name: str, provider: str, spec: dict, territory: Any, period: Any,
-                status: Any, found: Shape, rows: int, seen: bool) -> tuple[dict, str]:
-    """The convention as a dict and as commented YAML (the YAML is what is checked)."""
+                status: Any, found: Shape, rows: int, seen: bool) -> str:
+    """The convention as commented YAML (the YAML is what is checked, then written)."""
     stem = re.sub(r"(?<!\d)(?:19|20)\d{2}(?!\d)", "", Path(name).stem)
     conv_id = f"{slug(provider)}-{slug(stem)}".replace("_", "-")[:64].strip("-")
     escaped = re.escape(name)
@@ -136,7 +139,6 @@ def _convention(name: str, provider: str, spec: dict, territory: Any, period: An
         escaped = re.sub(r"(?<!\d)(?:19|20)\d{2}(?!\d)", r"\\d{4}", escaped)
     pattern = period.pattern or PeriodMapping.model_fields["pattern"].default
     first = _first_period(period.labels, period.periodicity, pattern)
-    conv: dict[str, Any] = {"id": conv_id, "periodicity": period.periodicity}
     out = Lines()
     out.comment(f"Brouillon de convention écrit par « veille conventions draft » le "
                 f"{dt.date.today().isoformat()}\nd'après {name} ({rows} lignes de données). "
@@ -189,8 +191,7 @@ def _convention(name: str, provider: str, spec: dict, territory: Any, period: An
         out.put("secret", status.secret, "valeurs qui signalent une cellule non publiée",
                 indent=2)
     _indicators(out, found)
-    text = out.text()
-    return conv, text
+    return out.text()
 
 
 def _indicators(out: Lines, found: Shape) -> None:
