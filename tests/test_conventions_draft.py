@@ -24,6 +24,7 @@ from first_detection import (
     EDITS,
     ESSONNE,
     GRAND_PARIS_SUD,
+    LOIRE,
     MONTPELLIER,
     MONTPELLIER_METROPOLE,
     OFFENCES,
@@ -217,6 +218,29 @@ def test_a_spreadsheet_a_json_document_and_names_instead_of_codes(
         workspaces["mtp"])
 
 
+def test_kinds_guessed_on_files_not_looked_at_while_choosing_the_words(workspaces) -> None:
+    """The count/rate/amount words were chosen on the four files above; on two others
+    (INSEE Filosofi for the Loire, DGFiP incomes for Montpellier: decimal commas, ';'),
+    medians and quartiles are amounts in euros, shares and poverty rates are rates, numbers
+    of households are counts, and each draft maps its file."""
+    filosofi = draft_convention(LOIRE / "DERIVED_42_filosofi_2023.csv",
+                                load_catalog(workspaces["sem"] / "catalog"), "insee",
+                                clock=CLOCK)
+    incomes = draft_convention(MONTPELLIER.parents[1] / "INSEE_MTP_RevenusFisc_2011"
+                               / "INSEE_MTP_RevenusFiscCom_2009.csv",
+                               load_catalog(workspaces["mtp"] / "catalog"), "insee",
+                               clock=CLOCK)
+    assert incomes.convention.file.decimal == "," and incomes.convention.file.separator == ";"
+    kinds = {}
+    for made in (filosofi, incomes):
+        assert made.parsed.ok
+        codes = {m.indicator: column for column, m in made.convention.columns.items()}
+        kinds.update({codes[e["code"]]: (e["kind"], e["unit"]) for e in made.indicators})
+    assert kinds["mediane_niveau_vie_euros"] == kinds["RFUCQ2"] == ("amount", "€")
+    assert kinds["taux_pauvrete_pct"] == kinds["PtSa"] == ("rate", "%")
+    assert kinds["NbMen"][0] == kinds["NbMenNI"][0] == "count"
+
+
 def test_sniffing_reads_a_bounded_sample(workspaces, tmp_path: Path) -> None:
     """A one-line file of millions of fields, or a quote left open over megabytes, is
     named in a fraction of a second instead of being sniffed whole."""
@@ -228,7 +252,7 @@ def test_sniffing_reads_a_bounded_sample(workspaces, tmp_path: Path) -> None:
     for path, said in ((wide, "max_columns"), (quote, "ligne 1")):
         started = time.perf_counter()
         with pytest.raises(DraftError) as caught:
-            draft_convention(path, catalog, "x", clock=CLOCK)
+            draft_convention(path, catalog, "caf", clock=CLOCK)
         assert time.perf_counter() - started < 5
         assert path.name in str(caught.value) and said in str(caught.value)
 

@@ -21,8 +21,10 @@ MAX_LABEL_COLUMNS = 8
 _COUNT_START = ("nombre", "nb ", "effectif", "foyers", "personnes", "menages")
 _RATE = ("taux", "pourcentage", "ratio", "proportion", "%", "pour mille", "pour 1000", "‰",
          "pct", "part ")
-_AMOUNT = re.compile(r"\b(revenus?|median(e)?|moyen(ne)?|montants?|euros?|salaires?|niveau de "
-                     r"vie|quartiles?|deciles?|loyers?|prix)\b|€")
+# words that make a column an amount; "revenu de solidarité active" is a benefit whose
+# recipients are counted, not an income
+_AMOUNT = re.compile(r"\b(revenus?(?! (de )?solidarite)|median(e)?|moyen(ne)?|montants?|euros?"
+                     r"|salaires?|niveau de vie|quartiles?|deciles?|loyers?|prix)\b|€")
 _THEMES = {
     "securite": ("violence", "vol", "cambriol", "stupefiant", "delinquan", "destruction",
                  "degradation", "escroquer", "infraction", "delit"),
