@@ -183,6 +183,21 @@ def test_a_draft_is_not_overwritten_and_a_file_without_territories_is_named(
     assert "ailleurs.csv" in out and "aucune colonne" in out
 
 
+def test_a_draft_whose_dry_run_fails_is_written_with_its_problems(workspaces,
+                                                                  tmp_path: Path) -> None:
+    """The CAF file with a year not closed yet: the draft is written, the dry run's
+    problem is listed (the period, its line), the exit code says so."""
+    ws = workspaces["sem"]
+    lines = CAF.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace(";2020;", ";2099;")
+    early = tmp_path / "caf_avance.csv"
+    early.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    target = tmp_path / "avance.yaml"
+    out = run(ws, [*draft_args(ws, early, "caf"), "-o", str(target)], code=1)
+    assert target.exists() and "problème(s)" in out
+    assert "line 2" in out and "2099" in out
+
+
 def test_a_spreadsheet_a_json_document_and_names_instead_of_codes(
         workspaces, tmp_path: Path) -> None:
     """The Montpellier extract as INSEE also sent it (Excel 97), the CAF file as a JSON
