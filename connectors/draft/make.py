@@ -5,7 +5,6 @@ preview shows is what ingesting the file would record."""
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,9 @@ from pydantic import ValidationError
 
 from connectors.draft.render import Lines
 from connectors.draft.roles import (
+    PeriodRole,
+    StatusRole,
+    TerritoryRole,
     decimal_mark,
     number_columns,
     period_role,
@@ -23,7 +25,7 @@ from connectors.draft.roles import (
     status_role,
     territory_role,
 )
-from connectors.draft.shape import Shape, shape, slug
+from connectors.draft.shape import Candidate, Shape, shape, slug
 from connectors.draft.sniff import DraftError, sniff
 from connectors.mapping import Parsed, parse_delivery
 from connectors.read import ReadError, read_table
@@ -87,7 +89,7 @@ def draft_convention(path: Path, catalog: Catalog, provider: str, *, clock: Cloc
     spec["secret_markers"] = found.markers or [""]
     seen = bool(found.markers)
     text = _convention(name, provider, spec, territory, period, status, found,
-                       len(table.frame), seen)
+                       len(table.frame), seen, clock.now().date().isoformat())
     try:
         convention = Convention.model_validate(yaml.safe_load(text))
     except ValidationError as exc:  # the draft itself is wrong: a bug to report, named
@@ -108,8 +110,8 @@ def draft_convention(path: Path, catalog: Catalog, provider: str, *, clock: Cloc
     return Draft(convention, text, indicators, entry, parsed)
 
 
-def _glossary_entry(c: Any, periodicity: str, provider: str) -> dict[str, Any]:
-    entry = {"code": c.code, "label": c.label[:200],
+def _glossary_entry(c: Candidate, periodicity: str, provider: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"code": c.code, "label": c.label[:200],
              "definition": f"{c.label} (brouillon : définition à écrire)", "theme": c.theme,
              "unit": c.unit, "kind": c.kind, "polarity": "neutral",
              "periodicity": periodicity, "provider": provider}
@@ -129,8 +131,9 @@ def _first_period(labels: list[str], periodicity: str, pattern: str) -> str | No
     return min(found) if found else None
 
 
-def _convention(name: str, provider: str, spec: dict, territory: Any, period: Any,
-                status: Any, found: Shape, rows: int, seen: bool) -> str:
+def _convention(name: str, provider: str, spec: dict, territory: TerritoryRole,
+                period: PeriodRole, status: StatusRole | None, found: Shape, rows: int,
+                seen: bool, today: str) -> str:
     """The convention as commented YAML (the YAML is what is checked, then written)."""
     stem = re.sub(r"(?<!\d)(?:19|20)\d{2}(?!\d)", "", Path(name).stem)
     conv_id = f"{slug(provider)}-{slug(stem)}".replace("_", "-")[:64].strip("-")
@@ -141,7 +144,7 @@ def _convention(name: str, provider: str, spec: dict, territory: Any, period: An
     first = _first_period(period.labels, period.periodicity, pattern)
     out = Lines()
     out.comment(f"Brouillon de convention écrit par « veille conventions draft » le "
-                f"{dt.date.today().isoformat()}\nd'après {name} ({rows} lignes de données). "
+                f"{today}\nd'après {name} ({rows} lignes de données). "
                 "Relisez les lignes marquées « à vérifier »,\ncomplétez le glossaire "
                 "(glossary.yaml), puis lancez « veille check ».")
     out.put("id", conv_id)
@@ -195,7 +198,7 @@ def _convention(name: str, provider: str, spec: dict, territory: Any, period: An
 
 
 def _indicators(out: Lines, found: Shape) -> None:
-    def note(c: Any) -> str:
+    def note(c: Candidate) -> str:
         shown = (f"{c.values} valeur(s) de {c.minimum:g} à {c.maximum:g}" if c.values
                  else "aucune valeur publiée")
         return f"{c.kind} ({c.unit}) ? {shown}, {c.secret} non publiée(s)"
