@@ -11,6 +11,7 @@ import typer
 from cli import (
     alerts,
     bus,
+    conventions,
     deliveries,
     detect,
     explain,
@@ -25,7 +26,7 @@ app = typer.Typer(cls=NamedErrors, help="veille: social watch and alerts for soc
                   "observatories (veille sociale).", no_args_is_help=True,
                   add_completion=False)
 
-for group in (workspace, init_workspace, deliveries, detect, explain, alerts, bus, web,
+for group in (workspace, init_workspace, conventions, deliveries, detect, explain, alerts, bus, web,
               secrecy):
     group.register(app)
 

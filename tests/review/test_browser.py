@@ -15,7 +15,12 @@ from urllib.parse import quote
 
 import pytest
 import uvicorn
+import yaml
 from review_site import PASSWORD, Site, build_site
+
+from cli.jobs import ingest_files
+from factories import caf_file
+from veille.store import deliveries
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -184,4 +189,40 @@ def test_the_banner_shows_no_text_of_the_url_and_a_forged_id_is_refused(served,
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "abonnement-refuse.png"))
     assert dialogs == []
+    page.close()
+
+
+def test_the_analyst_presses_relancer_on_a_quarantined_delivery(served, chromium,
+                                                                tmp_path: Path) -> None:
+    """Issue 13, in Chromium: a delivery quarantined because its convention named the wrong
+    column shows its problem and a « Relancer » button; once the convention on disk is
+    fixed, pressing it re-reads the archived file: accepted, the first attempt kept."""
+    site, base = served
+    path = caf_file(tmp_path, "2025-06")
+    text = path.read_bytes().decode("latin-1").replace("code;mois", "quartier;mois")
+    path.write_bytes(text.encode("latin-1"))
+    delivery = ingest_files(site.runtime, [path]).outcomes[0][1].event.delivery_id
+    page = chromium.new_page(viewport={"width": 1366, "height": 900}, locale="fr-FR")
+    _login(page, base, "ana")
+    page.goto(f"{base}/livraisons")
+    row = page.locator(f"#livraison-{delivery}")
+    assert "en quarantaine" in row.inner_text()
+    assert "colonne « code »" in page.inner_text("tr.problems")
+
+    convention = site.runtime.workspace.catalog_dir / "conventions" / "caf-mensuel.yaml"
+    data = yaml.safe_load(convention.read_text(encoding="utf-8"))
+    data["territory"] = {"column": "quartier"}
+    convention.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with page.expect_navigation():
+        row.locator("button", has_text="Relancer").click()
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text(".flash") == "Livraison relancée : acceptée."
+    row = page.locator(f"#livraison-{delivery}")
+    assert "acceptée" in row.inner_text() and row.locator("button").count() == 0
+    assert "Tentative 1 : en quarantaine, 1 problème(s)" in page.inner_text("tr.attempt")
+    assert "par ana" in page.inner_text("tr.attempt")
+    with site.runtime.engine.connect() as conn:
+        assert deliveries.get(conn, delivery).observation_count == 12
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "livraison-relancee.png"), full_page=True)
     page.close()
