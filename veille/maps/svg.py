@@ -23,7 +23,7 @@ from veille.maps.classes import Classes, classify
 from veille.maps.projection import Shapes, bounds
 from veille.model import Polarity
 
-LEGEND_WIDTH = 170
+LEGEND_WIDTH = 142
 PAD = 6
 MISSING = "#e3e3e3"
 HATCH_INK = "#666666"
@@ -132,8 +132,8 @@ def _legend(spec: MapSpec, classes: Classes | None, areas: Sequence[Area], x: fl
     lines = [f'<g class="legend" transform="translate({x:.1f} 0)">']
     words = spec.title.split()
     title: list[str] = []
-    for word in words:  # wrap the title at ~30 characters
-        if title and len(title[-1]) + len(word) < 30:
+    for word in words:  # wrap the title at ~26 characters
+        if title and len(title[-1]) + len(word) < 26:
             title[-1] += " " + word
         else:
             title.append(word)
@@ -154,7 +154,7 @@ def _legend(spec: MapSpec, classes: Classes | None, areas: Sequence[Area], x: fl
             lines.append(_swatch(y, classes.colours[index], text, f"class c{index}"))
             y += 13
     if any(a.hidden for a in areas):
-        lines.append(_swatch(y, f"url(#h-{spec.uid})", "secret statistique : non diffusé",
+        lines.append(_swatch(y, f"url(#h-{spec.uid})", "secret statistique",
                              "secret"))
         y += 13
     if any(a.value is None and not a.hidden for a in areas):

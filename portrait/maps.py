@@ -1,0 +1,122 @@
+"""The portrait's maps: for each theme's key indicators, a choropleth of the communes (in
+the agglomeration note) or of the neighbourhoods (in a commune note).
+
+A map shows the very values of the notes' tables (``IndicatorLine``, already through the
+persisted secrecy mask): a masked line is a hatched area, an unknown roll-up or a value of
+another period is *non disponible*, and a confirmed shift of the indicator there gets a
+thick outline. Nothing is drawn without ``catalog/contours``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from portrait.model import IndicatorLine, Note, Portrait, ThemeBlock
+from veille.maps.projection import simplify
+from veille.maps.svg import Area, MapSpec, choropleth
+from veille.model import Indicator, IndicatorKind
+from veille.periods import label_fr
+
+MAPS_PER_THEME = 2
+"""Key indicators mapped per theme (``mapped_indicators``)."""
+MAP_WIDTH = 340
+
+
+@dataclass(frozen=True)
+class MapFigure:
+    indicator: str
+    caption: str
+    svg: str
+
+
+class MapSet:
+    """Draws the maps of a portrait's notes, simplifying each group of outlines once."""
+
+    def __init__(self, portrait: Portrait, fmt: Callable[[float | None, Indicator], str]
+                 ) -> None:
+        self.portrait = portrait
+        self.fmt = fmt
+        self._shapes: dict[str, dict] = {}
+        self.providers = {g.indicator.code: g.provider for g in portrait.glossary}
+
+    def _children(self, note: Note) -> tuple[list[Note], str]:
+        if note is self.portrait.agglomeration:
+            return self.portrait.communes, "commune"
+        if note.territory.kind.value == "commune":
+            return note.sections, "quartier"
+        return [], ""
+
+    def _group(self, note: Note, children: list[Note]) -> dict:
+        if note.territory.code not in self._shapes:
+            shapes = self.portrait.shapes
+            self._shapes[note.territory.code] = simplify(
+                {c.territory.code: shapes[c.territory.code] for c in children
+                 if c.territory.code in shapes}, MAP_WIDTH)
+        return self._shapes[note.territory.code]
+
+    def figures(self, note: Note, block: ThemeBlock) -> list[MapFigure]:
+        """The maps of ``block``'s key indicators for ``note`` (none without contours)."""
+        children, level = self._children(note)
+        if not self.portrait.shapes or len(children) < 2:
+            return []
+        shapes = self._group(note, children)
+        if len(shapes) < 2:
+            return []
+        wanted = set(mapped_indicators(note, block))
+        out = []
+        for line in block.lines:
+            if line.indicator.code not in wanted:
+                continue
+            figure = self._figure(note, children, level, line, shapes)
+            if figure is not None:
+                out.append(figure)
+        return out
+
+    def _figure(self, note: Note, children: list[Note], level: str, line: IndicatorLine,
+                shapes: dict) -> MapFigure | None:
+        ind = line.indicator
+        areas: list[Area] = []
+        for child in children:
+            found = child.map_lines.get(ind.code)
+            if found is None:
+                continue
+            same_period = found.period == line.period
+            shifted = any(s.indicator == ind.code and s.territory == child.territory.code
+                          and s.period[:4] == str(line.period)[:4]
+                          for b in child.themes for s in b.shifts)
+            areas.append(Area(child.territory.code, child.territory.name,
+                              found.value if same_period and not found.masked else None,
+                              hidden=found.masked and same_period, shifted=shifted))
+        if sum(a.value is not None for a in areas) < 2:
+            return None
+        unit = f" ({ind.unit})" if ind.unit != "nombre" else ""
+        period = _period_fr(line.period)
+        per = "par commune" if level == "commune" else "par quartier"
+        source = (f"Source : {self.providers.get(ind.code, ind.provider)} ; fond : "
+                  f"{', '.join(self.portrait.contour_files)} (Lambert-93)")
+        svg = choropleth(areas, shapes, MapSpec(
+            title=f"{ind.label}{unit}, {period}", source=source,
+            fmt=lambda v: self.fmt(v, ind), polarity=ind.polarity,
+            uid=f"{note.territory.code}-{ind.code}", width=MAP_WIDTH, max_height=220))
+        if svg is None:
+            return None
+        return MapFigure(ind.code, f"{ind.label} {per}, {period} – {note.territory.name}", svg)
+
+
+def mapped_indicators(note: Note, only: ThemeBlock | None = None) -> list[str]:
+    """The key indicators a note maps: per theme, its first ``MAPS_PER_THEME`` rates or
+    amounts (counts are not mapped: on a choropleth the largest territory would always
+    look the worst)."""
+    out: list[str] = []
+    for block in note.themes:
+        if only is not None and block is not only:
+            continue
+        rates = [line.indicator.code for line in block.lines
+                 if line.indicator.kind is not IndicatorKind.COUNT]
+        out += rates[:MAPS_PER_THEME]
+    return out
+
+
+def _period_fr(label: str | None) -> str:
+    return label_fr(label) if label else "–"
