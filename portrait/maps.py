@@ -88,7 +88,7 @@ class MapSet:
             areas.append(Area(child.territory.code, child.territory.name,
                               found.value if same_period and not found.masked else None,
                               hidden=found.masked and same_period, shifted=shifted))
-        if not any(a.value is not None for a in areas):
+        if not any(a.value is not None or a.hidden for a in areas):
             return None
         unit = f" ({ind.unit})" if ind.unit != "nombre" else ""
         period = _period_fr(line.period)
