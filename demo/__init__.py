@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from demo.files import WRITERS, Cube
 from demo.contours import contours_geojson
+from demo.files import WRITERS, Cube
 from demo.geography import EPCI_CODE, Geography, build_geography, links_csv, territories_csv
 from demo.glossary import all_specs, glossary_yaml
 from demo.history import PERIODS, Simulation, simulate

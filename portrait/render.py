@@ -94,7 +94,8 @@ def render_html(portrait: Portrait, *, notes: list[Note] | None = None,
     maps = MapSet(portrait, lambda v, ind: fmt_value(v, ind.kind, ind.unit))
     return env.get_template("portrait.html").render(
         portrait=portrait, notes=notes if notes is not None else portrait.notes(),
-        chart=charts.uri, maps=maps.figures, web=web, nav=nav, series_url=series_url or (lambda *_: None))
+        chart=charts.uri, maps=maps.figures, web=web, nav=nav,
+        series_url=series_url or (lambda *_: None))
 
 
 def render_pdf(html: str, target: Path | None = None) -> bytes:

@@ -3,9 +3,9 @@ infra-communal territories, write the starter catalog. The command line only sho
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import shutil
 from pathlib import Path
 
 from connectors.reference.cog import read_cog
