@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 import numpy as np
@@ -57,6 +57,8 @@ class MapSpec:
     uid: str
     width: int = 470
     max_height: int = 300
+    shift_label: str = "évolution confirmée"
+    focus_label: str = ""
 
 
 class _Frame:
@@ -161,7 +163,10 @@ def _legend(spec: MapSpec, classes: Classes | None, areas: Sequence[Area], x: fl
         lines.append(_swatch(y, MISSING, "non disponible", "missing"))
         y += 13
     if any(a.shifted for a in areas):
-        lines.append(_swatch(y, "#ffffff", "évolution confirmée", "shift", SHIFT_EDGE, 2))
+        lines.append(_swatch(y, "#ffffff", spec.shift_label, "shift", SHIFT_EDGE, 2))
+        y += 13
+    if spec.focus_label and any(a.focus for a in areas):
+        lines.append(_swatch(y, "#ffffff", spec.focus_label, "focus", FOCUS_EDGE, 2))
         y += 13
     lines.append("</g>")
     return "".join(lines), y
@@ -173,8 +178,7 @@ def choropleth(areas: Sequence[Area], shapes: Shapes, spec: MapSpec) -> str | No
     if len(drawn) < 2:
         return None
     uid = _uid(spec.uid)
-    spec = MapSpec(spec.title, spec.source, spec.fmt, spec.polarity, uid, spec.width,
-                   spec.max_height)
+    spec = replace(spec, uid=uid)
     classes = classify([a.value for a in drawn if not a.hidden and a.value is not None],
                        spec.polarity)
     map_width = spec.width - LEGEND_WIDTH
