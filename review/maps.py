@@ -21,6 +21,7 @@ from veille.maps.svg import Area, MapSpec, choropleth, locator
 from veille.periods import label_fr
 
 NEIGHBOUR_MAP_WIDTH = 420
+THUMBNAIL_WIDTH = 150
 TOUCH_METRES = 30.0
 """Outlines closer than this touch (contour files are simplified: borders do not meet
 exactly)."""
@@ -42,10 +43,11 @@ def neighbours(catalog: Catalog, code: str) -> list[str]:
 
 
 def neighbour_map(catalog: Catalog, values: Published, row: dict,
-                  detected: set[str]) -> str | None:
+                  detected: set[str], thumbnail: bool = False) -> str | None:
     """The shift's territory (outlined in blue) among its neighbours, with their published
     values of the shift's indicator and period; ``detected``: territories with an active
-    detection of that indicator and period (outlined in black)."""
+    detection of that indicator and period (outlined in black); ``thumbnail``: the shapes
+    alone, 150 px wide, for the queue."""
     codes = neighbours(catalog, row["territory"])
     if len(codes) < 2:
         return None
@@ -58,14 +60,15 @@ def neighbour_map(catalog: Catalog, values: Published, row: dict,
     shapes = projected_contours(catalog)
     unit = f" ({indicator.unit})" if indicator.unit != "nombre" else ""
     files = ", ".join(p.name for p in contour_files(catalog))
-    return choropleth(areas, simplify({c: shapes[c] for c in codes}, NEIGHBOUR_MAP_WIDTH),
+    width = THUMBNAIL_WIDTH if thumbnail else NEIGHBOUR_MAP_WIDTH
+    return choropleth(areas, simplify({c: shapes[c] for c in codes}, width),
                       MapSpec(title=f"{indicator.label}{unit}, {label_fr(period)}",
                               source=f"Valeurs publiées ; fond : {files}",
                               fmt=lambda v: fmt_value(v, indicator.kind, indicator.unit),
                               polarity=indicator.polarity, uid=f"n-{row['shift_id']}",
-                              width=NEIGHBOUR_MAP_WIDTH, max_height=260,
+                              width=width, max_height=100 if thumbnail else 260,
                               focus_label="ce territoire",
-                              shift_label="autre évolution détectée"))
+                              shift_label="autre évolution détectée", legend=not thumbnail))
 
 
 def locator_map(catalog: Catalog, code: str) -> str | None:

@@ -164,7 +164,8 @@ def shift_page(request: Request, shift_id: str,
                   area_map=area_map)
 
 
-def _neighbour_map(request: Request, row: dict, values: Published) -> str | None:
+def _neighbour_map(request: Request, row: dict, values: Published,
+                   thumbnail: bool = False) -> str | None:
     """The shift's territory among its neighbours, the other detections there outlined."""
     catalog = runtime_of(request).catalog
     codes = territory_neighbours(catalog, row["territory"])
@@ -174,16 +175,17 @@ def _neighbour_map(request: Request, row: dict, values: Published) -> str | None
         detected = {str(s["territory"]) for s in shift_store.list_shifts(
             conn, territory=codes, indicators=[row["indicator"]], status="active")
             if s["period"] == row["period"]}
-    return neighbour_map(catalog, values, row, detected)
+    return neighbour_map(catalog, values, row, detected, thumbnail)
 
 
 @router.get("/revue/evolution/{shift_id}/carte.svg")
 def shift_map(request: Request, shift_id: str,
               user: Annotated[User, Depends(current_user)]) -> Response:
-    """The neighbour map alone (the review queue's thumbnails load it lazily)."""
+    """The neighbour map alone, without legend (the review queue's lazy thumbnails)."""
     require(user, "analyst")
     row = _load(request, shift_id)
-    svg = _neighbour_map(request, row, request.app.state.published.get([row["indicator"]]))
+    svg = _neighbour_map(request, row, request.app.state.published.get([row["indicator"]]),
+                         thumbnail=True)
     if svg is None:
         raise HTTPException(status_code=404, detail="Pas de contours pour ce territoire.")
     return Response(svg, media_type="image/svg+xml",

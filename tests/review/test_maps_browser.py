@@ -34,3 +34,23 @@ def test_a_commune_note_shows_its_map(served, chromium) -> None:  # noqa: F811
     assert une.locator("path.area").count() == 2
     assert une.locator("path.area.secret").count() == 0
     assert "classes par quantiles" in une.inner_text() and " – " in une.inner_text()
+
+
+def test_a_shift_page_shows_its_neighbours(served, chromium) -> None:  # noqa: F811
+    site, base = served
+    write_contours(site.runtime.workspace.catalog_dir)
+    page = chromium.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    _login(page, base, "ana")
+    page.goto(f"{base}/revue/evolution/s-nord")
+    figure = page.locator("#neighbour-map")
+    figure.scroll_into_view_if_needed()
+    assert figure.locator("path.area").count() == 3 and figure.is_visible()
+    assert figure.locator("path.focus").count() == 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    figure.screenshot(path=str(ARTIFACTS / "evolution-carte-voisins.png"))
+    page.goto(f"{base}/revue")
+    thumbs = page.locator("img.neighbour-thumb")
+    assert thumbs.count() == 4
+    thumbs.first.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('img.neighbour-thumb').naturalWidth > 0")
+    page.screenshot(path=str(ARTIFACTS / "revue-vignettes-cartes.png"))

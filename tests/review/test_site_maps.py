@@ -54,6 +54,7 @@ def test_a_shift_among_its_neighbours_and_a_series_locator(site, browser) -> Non
     assert thumb.status_code == 200 and thumb.headers["content-type"].startswith(
         "image/svg+xml")
     assert _codes(ET.fromstring(thumb.text), "area") == ["Q-DEUX-EST", "Q-DEUX-OUEST"]
+    assert 'class="legend"' not in thumb.text and 'width="150"' in thumb.text  # shapes only
 
     series = browser.get("/series/caf_rsa/Q-UN-SUD").text
     locator = _svg(series, 'id="locator"')

@@ -59,6 +59,8 @@ class MapSpec:
     max_height: int = 300
     shift_label: str = "évolution confirmée"
     focus_label: str = ""
+    legend: bool = True
+    """False for a thumbnail: the shapes alone (no legend, scale bar or source)."""
 
 
 class _Frame:
@@ -181,7 +183,7 @@ def choropleth(areas: Sequence[Area], shapes: Shapes, spec: MapSpec) -> str | No
     spec = replace(spec, uid=uid)
     classes = classify([a.value for a in drawn if not a.hidden and a.value is not None],
                        spec.polarity)
-    map_width = spec.width - LEGEND_WIDTH
+    map_width = spec.width - LEGEND_WIDTH if spec.legend else spec.width
     frame = _Frame([shapes[a.code] for a in drawn], map_width, spec.max_height)
     body: list[str] = []
     for area in drawn:
@@ -202,17 +204,19 @@ def choropleth(areas: Sequence[Area], shapes: Shapes, spec: MapSpec) -> str | No
             body.append(f'<path class="{"shift" if area.shifted else "focus"}" '
                         f'data-code="{escape(area.code)}" d="{frame.path(shapes[area.code])}" '
                         f'fill="none" stroke="{colour}" stroke-width="{width}"/>')
-    legend, legend_height = _legend(spec, classes, drawn, map_width + 8)
-    bar_y = frame.height + 12
-    source_y = bar_y + 13
-    height = math.ceil(max(source_y + 4, legend_height + 4))
-    source = (f'<text x="{PAD}" y="{source_y}" font-size="7" {FONT} fill="#555">'
-              f"{escape(spec.source)}</text>")
+    extra = ""
+    height = math.ceil(frame.height)
+    if spec.legend:
+        legend, legend_height = _legend(spec, classes, drawn, map_width + 8)
+        bar_y = frame.height + 12
+        source_y = bar_y + 13
+        height = math.ceil(max(source_y + 4, legend_height + 4))
+        extra = (f'{_scale_bar(frame, bar_y)}<text x="{PAD}" y="{source_y}" font-size="7" '
+                 f'{FONT} fill="#555">{escape(spec.source)}</text>{legend}')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="map" width="{spec.width}" '
             f'height="{height}" viewBox="0 0 {spec.width} {height}" role="img" '
             f'aria-label="{escape(spec.title)}"><defs>{_hatch(uid)}</defs>'
-            f'<g class="areas">{"".join(body)}</g>{_scale_bar(frame, bar_y)}{source}'
-            f"{legend}</svg>")
+            f'<g class="areas">{"".join(body)}</g>{extra}</svg>')
 
 
 def locator(shapes: Shapes, focus: str, width: int = 160, max_height: int = 140) -> str | None:
