@@ -56,7 +56,7 @@ def demo(root: Path, indicators: int) -> None:
     with runtime.engine.connect() as conn:
         built, build_s = _timed(lambda: build_portrait(conn, runtime.catalog, str(YEAR),
                                                        now=NOW))
-    maps = MapSet(built, lambda v, ind: fmt_value(v, ind.kind, ind.unit))
+    maps = MapSet(built, fmt_value)
     figures, draw_s = _timed(lambda: [f for note in built.notes()
                                       for n in [note, *note.sections] for b in n.themes
                                       for f in maps.figures(n, b)])

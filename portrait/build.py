@@ -142,8 +142,9 @@ def build_portrait(conn: Connection, catalog: Catalog, period: str, *,
                                       themes=context.themes(quartier.code,
                                                             SECTION_KEY_INDICATORS)))
         commune_notes.append(note)
+    shapes = projected_contours(catalog)
     for parent, children in [(agglo_note, commune_notes),
-                             *((n, n.sections) for n in commune_notes)]:
+                             *((n, n.sections) for n in commune_notes)] if shapes else []:
         for code in mapped_indicators(parent):
             for child in children:
                 found = context.line(catalog.indicators[code], child.territory.code)
@@ -153,7 +154,7 @@ def build_portrait(conn: Connection, catalog: Catalog, period: str, *,
             for n in [note, *note.sections] for b in n.themes for line in b.lines}
     portrait = Portrait(period=period, built_at=now, agglomeration=agglo_note,
                         communes=commune_notes, glossary=_glossary(conn, catalog, year, used),
-                        shapes=projected_contours(catalog),
+                        shapes=shapes,
                         contour_files=[p.name for p in contour_files(catalog)])
     _attach_shifts(conn, catalog, values, portrait, year, set(shown))
     return portrait

@@ -2,9 +2,10 @@
 the agglomeration note) or of the neighbourhoods (in a commune note).
 
 A map shows the very values of the notes' tables (``IndicatorLine``, already through the
-persisted secrecy mask): a masked line is a hatched area, an unknown roll-up or a value of
-another period is *non disponible*, and a confirmed shift of the indicator there gets a
-thick outline. Nothing is drawn without ``catalog/contours``.
+persisted secrecy mask), a count divided by the territory's population: a masked line is
+a hatched area, an unknown roll-up, a value of another period or a count without a
+population is *non disponible*, and a confirmed shift of the indicator there gets a thick
+outline. Nothing is drawn without ``catalog/contours``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from portrait.model import IndicatorLine, Note, Portrait, ThemeBlock
 from veille.maps.projection import simplify
 from veille.maps.svg import Area, MapSpec, choropleth
-from veille.model import Indicator, IndicatorKind
+from veille.model import IndicatorKind
 from veille.periods import label_fr
 
 MAPS_PER_THEME = 2
@@ -33,8 +34,8 @@ class MapFigure:
 class MapSet:
     """Draws the maps of a portrait's notes, simplifying each group of outlines once."""
 
-    def __init__(self, portrait: Portrait, fmt: Callable[[float | None, Indicator], str]
-                 ) -> None:
+    def __init__(self, portrait: Portrait,
+                 fmt: Callable[[float | None, IndicatorKind, str], str]) -> None:
         self.portrait = portrait
         self.fmt = fmt
         self._shapes: dict[str, dict] = {}
@@ -76,45 +77,54 @@ class MapSet:
     def _figure(self, note: Note, children: list[Note], level: str, line: IndicatorLine,
                 shapes: dict) -> MapFigure | None:
         ind = line.indicator
+        per_capita = ind.kind is IndicatorKind.COUNT
         areas: list[Area] = []
         for child in children:
             found = child.map_lines.get(ind.code)
             if found is None:
                 continue
             same_period = found.period == line.period
+            value = found.value if same_period and not found.masked else None
+            population = child.territory.population
+            if per_capita and value is not None:
+                value = 1000 * value / population if population else None
             shifted = any(s.indicator == ind.code and s.territory == child.territory.code
                           and s.period[:4] == str(line.period)[:4]
                           for b in child.themes for s in b.shifts)
-            areas.append(Area(child.territory.code, child.territory.name,
-                              found.value if same_period and not found.masked else None,
+            areas.append(Area(child.territory.code, child.territory.name, value,
                               hidden=found.masked and same_period, shifted=shifted))
         if not any(a.value is not None or a.hidden for a in areas):
             return None
-        unit = f" ({ind.unit})" if ind.unit != "nombre" else ""
+        label = f"{ind.label} pour 1 000 habitants" if per_capita else ind.label
+        unit = f" ({ind.unit})" if ind.unit != "nombre" and not per_capita else ""
         period = _period_fr(line.period)
         per = "par commune" if level == "commune" else "par quartier"
         source = (f"Source : {self.providers.get(ind.code, ind.provider)} ; fond : "
                   f"{', '.join(self.portrait.contour_files)} (Lambert-93)")
+        kind, shown_unit = (IndicatorKind.RATE, "") if per_capita else (ind.kind, ind.unit)
         svg = choropleth(areas, shapes, MapSpec(
-            title=f"{ind.label}{unit}, {period}", source=source,
-            fmt=lambda v: self.fmt(v, ind), polarity=ind.polarity,
+            title=f"{label}{unit}, {period}", source=source,
+            fmt=lambda v: self.fmt(v, kind, shown_unit), polarity=ind.polarity,
             uid=f"{note.territory.code}-{ind.code}", width=MAP_WIDTH, max_height=220))
         if svg is None:
             return None
-        return MapFigure(ind.code, f"{ind.label} {per}, {period} – {note.territory.name}", svg)
+        return MapFigure(ind.code, f"{label} {per}, {period} – {note.territory.name}", svg)
 
 
 def mapped_indicators(note: Note, only: ThemeBlock | None = None) -> list[str]:
     """The key indicators a note maps: per theme, its first ``MAPS_PER_THEME`` rates or
-    amounts (counts are not mapped: on a choropleth the largest territory would always
-    look the worst)."""
+    amounts, then counts if the theme has fewer. A count is mapped per 1,000 inhabitants
+    (territories.csv's population): drawn raw, the largest territory would always look
+    the worst."""
     out: list[str] = []
     for block in note.themes:
         if only is not None and block is not only:
             continue
-        rates = [line.indicator.code for line in block.lines
+        codes = [line.indicator.code for line in block.lines
                  if line.indicator.kind is not IndicatorKind.COUNT]
-        out += rates[:MAPS_PER_THEME]
+        codes += [line.indicator.code for line in block.lines
+                  if line.indicator.kind is IndicatorKind.COUNT]
+        out += codes[:MAPS_PER_THEME]
     return out
 
 

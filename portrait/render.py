@@ -91,7 +91,7 @@ def render_html(portrait: Portrait, *, notes: list[Note] | None = None,
     (None where the reader may not open it)."""
     env = env or environment()
     charts = ChartSet()
-    maps = MapSet(portrait, lambda v, ind: fmt_value(v, ind.kind, ind.unit))
+    maps = MapSet(portrait, fmt_value)
     return env.get_template("portrait.html").render(
         portrait=portrait, notes=notes if notes is not None else portrait.notes(),
         chart=charts.uri, maps=maps.figures, web=web, nav=nav,

@@ -17,6 +17,7 @@ from review_site import NOW, SECRET_VALUE, write_contours
 from portrait.build import build_portrait
 from portrait.render import fmt_value, render_html, render_pdf
 from review.decide import decide
+from veille.model import IndicatorKind
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -40,15 +41,26 @@ def test_maps_hatch_the_secret_and_outline_the_confirmed_shift(site, tmp_path) -
         portrait = build_portrait(conn, site.runtime.catalog, "2025",
                                   now=dt.datetime(2025, 7, 20, tzinfo=dt.UTC))
     html = render_html(portrait)
-    agglo, deux, une = _maps(html, "part_rsa")  # by name; caf_rsa, a count, is not mapped
-    assert not _maps(html, "caf_rsa") and not _maps(html, "caf_alloc")
+    agglo, deux, une = _maps(html, "part_rsa")  # the agglomeration, then communes by name
+    assert not _maps(html, "caf_alloc")  # two maps per theme: the rate, then a count
+    # a count is mapped per 1,000 inhabitants (territories.csv's population)
+    counts = _maps(html, "caf_rsa")
+    assert len(counts) == 3
+    notes = {n.territory.code: n for n in portrait.communes}
+    for section in notes["99001"].sections:
+        line = section.map_lines["caf_rsa"]
+        assert line.value is not None and section.territory.population
+        rate = 1000 * line.value / section.territory.population
+        title = _areas(counts[2])[section.territory.code].find(f"{SVG}title")
+        assert title is not None and title.text == (
+            f"{section.territory.name} : {fmt_value(rate, IndicatorKind.RATE)}")
+    assert "pour 1 000 habitants" in html
     assert sorted(_areas(agglo)) == ["99001", "99002"]
     assert [p.get("data-code") for p in agglo.iter(f"{SVG}path")
             if p.get("class") == "shift"] == ["99001"]  # s-part, confirmed
     assert sorted(_areas(une)) == ["Q-UN-NORD", "Q-UN-SUD"]
     assert sorted(_areas(deux)) == ["Q-DEUX-EST", "Q-DEUX-OUEST"]
     # every area says what the tables say: hatched exactly where the line is masked
-    notes = {n.territory.code: n for n in portrait.communes}
     for svg, parent in ((une, "99001"), (deux, "99002")):
         for section in notes[parent].sections:
             line = section.map_lines["part_rsa"]
