@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from portrait.model import IndicatorLine, Note, Portrait, ThemeBlock
+from veille.maps.classes import classify
 from veille.maps.projection import simplify
 from veille.maps.svg import Area, MapSpec, choropleth
 from veille.model import IndicatorKind
@@ -105,10 +106,15 @@ class MapSet:
         svg = choropleth(areas, shapes, MapSpec(
             title=f"{label}{unit}, {period}", source=source,
             fmt=lambda v: self.fmt(v, kind, shown_unit), polarity=ind.polarity,
-            uid=f"{note.territory.code}-{ind.code}", width=MAP_WIDTH, max_height=220))
+            uid=f"{note.territory.code}-{ind.code}", width=MAP_WIDTH, max_height=220,
+            captioned=True))
         if svg is None:
             return None
-        return MapFigure(ind.code, f"{label} {per}, {period} – {note.territory.name}", svg)
+        classes = classify([a.value for a in areas if a.value is not None and not a.hidden],
+                           ind.polarity)
+        rule = f" ; {classes.label}" if classes is not None else ""
+        return MapFigure(ind.code, f"{label}{unit} {per}, {period} – {note.territory.name}"
+                         f"{rule}", svg)
 
 
 def mapped_indicators(note: Note, only: ThemeBlock | None = None) -> list[str]:

@@ -29,7 +29,7 @@ def test_a_commune_note_shows_its_map(served, chromium) -> None:  # noqa: F811
     assert deux.locator("path.area").count() == 2
     assert deux.locator("path.area.secret").count() == 2  # Ouest, and Est by subtraction
     assert "secret statistique" in deux.inner_text()
-    assert "Carte – Part des allocataires au RSA par quartier" in deux.inner_text()
+    assert "Carte – Part des allocataires au RSA (%) par quartier" in deux.inner_text()
     une = _map_of(page, base, "99001")
     assert une.locator("path.area").count() == 2
     assert une.locator("path.area.secret").count() == 0

@@ -78,6 +78,14 @@ def test_maps_hatch_the_secret_and_outline_the_confirmed_shift(site, tmp_path) -
     legend = " ".join(t.text or "" for t in deux.iter(f"{SVG}text"))
     assert "secret statistique" in legend and " – " not in legend
     assert any(a.get("class", "").startswith("area c") for a in _areas(une).values())
+    # Ville-Une's legend: one entry per class, with its bounds, for the two quartiers
+    entries = [g for g in une.iter(f"{SVG}g")
+               if (g.get("class") or "").startswith("legend-entry class")]
+    published = sorted(s.map_lines["part_rsa"].value for s in notes["99001"].sections)
+    assert len(entries) == 2
+    bounds = " ".join(t.text or "" for g in entries for t in g.iter(f"{SVG}text"))
+    for value in published:
+        assert fmt_value(value, IndicatorKind.RATE, "%") in bounds
     line = next(s for s in notes["99002"].sections
                 if s.territory.code == "Q-DEUX-OUEST").map_lines["part_rsa"]
     assert line.masked and line.value is None
@@ -94,8 +102,8 @@ def test_maps_hatch_the_secret_and_outline_the_confirmed_shift(site, tmp_path) -
         pytest.fail("pdftotext (poppler-utils) is needed: bash install.sh installs it")
     text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], check=True,
                                    capture_output=True, text=True).stdout.split())
-    assert "Carte – Part des allocataires au RSA par commune, mai 2025" in text
+    assert "Carte – Part des allocataires au RSA (%) par commune, mai 2025" in text
     # (a caption wrapped at Ville-|Deux comes back from pdftotext without its hyphen)
-    assert re.search(r"Carte – Part des allocataires au RSA par quartier, mai 2025 – "
+    assert re.search(r"Carte – Part des allocataires au RSA \(%\) par quartier, mai 2025 – "
                      r"Ville-?Deux", text)
     assert "secret statistique" in text and "évolution confirmée" in text

@@ -61,6 +61,9 @@ class MapSpec:
     focus_label: str = ""
     legend: bool = True
     """False for a thumbnail: the shapes alone (no legend, scale bar or source)."""
+    captioned: bool = False
+    """The page's caption gives the title and the classification rule: the legend has the
+    bounds only (each SVG text costs WeasyPrint a layout: the portrait has dozens of maps)."""
 
 
 class _Frame:
@@ -142,14 +145,15 @@ def _legend(spec: MapSpec, classes: Classes | None, areas: Sequence[Area], x: fl
         else:
             title.append(word)
     y = 10.0
-    for text in title:
+    for text in [] if spec.captioned else title:
         lines.append(f'<text x="0" y="{y}" font-size="8.5" font-weight="bold" {FONT} '
                      f'fill="#222">{escape(text)}</text>')
         y += 11
     if classes is not None:
-        lines.append(f'<text x="0" y="{y}" font-size="7" {FONT} fill="#555">'
-                     f"{escape(classes.label)}</text>")
-        y += 5
+        if not spec.captioned:
+            lines.append(f'<text x="0" y="{y}" font-size="7" {FONT} fill="#555">'
+                         f"{escape(classes.label)}</text>")
+            y += 5
         ranges = classes.ranges()
         for index in reversed(range(len(ranges))):
             low, high = ranges[index]
