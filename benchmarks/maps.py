@@ -13,13 +13,17 @@ as PDF with WeasyPrint.
 
     python -m benchmarks.maps [--workdir DIR] [--indicators 60]
 
-Figures (2 cores AMD EPYC, Python 3.11, under the load of three other sessions:
-load average 6-7):
-- demo: 62 maps; maps drawn in 0.2 s; portrait HTML 22.0 s -> 22.3 s with maps, PDF
-  83 s -> 88 s: the maps add about 3 % (the portrait as a whole is over its budget on
-  this loaded machine with or without maps: see benchmarks/portrait.py);
-- Loire: contours read and projected in 0.9 s, 12 maps of 320 communes drawn in 0.5 s
-  (26 KB each), their PDF page in 4.7 s.
+Figures (2 cores AMD EPYC, Python 3.11.7, measured while three other sessions loaded the
+machine: load average 6-7, so every figure is noisy and pessimistic):
+- demo: 90 maps (communes of the agglomeration, quartiers of each commune), drawn as SVG
+  in 0.2-0.3 s; the portrait's HTML 0.6-1.3 s to render either way; its PDF 64 s without
+  maps and 65-87 s with them over two runs (149 -> 167 pages). Alone, the 90 maps cost
+  WeasyPrint about 4 s (5.3 s before the maps' titles moved to the HTML captions: each
+  SVG text is a layout). The demo portrait (HTML + PDF, build included) took 76-106 s
+  on this loaded machine, over its 30 s budget with or without maps; not measured on
+  an idle machine.
+- Loire: contours read, repaired and projected in 0.07-0.16 s; 12 maps of 320 communes
+  drawn in 2.3-6.0 s (119 KB each: 320 paths with a tooltip), their PDF page in 7-21 s.
 """
 
 from __future__ import annotations
