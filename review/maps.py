@@ -10,6 +10,8 @@ three adjoining neighbourhoods shows as such, and a lone one as alone.
 
 from __future__ import annotations
 
+import numpy as np
+import shapely
 from shapely.geometry.base import BaseGeometry
 
 from portrait.published import Published
@@ -30,6 +32,30 @@ exactly)."""
 def _same_kind(catalog: Catalog, code: str, shapes: dict[str, BaseGeometry]) -> list[str]:
     kind = catalog.territories[code].kind
     return [c for c, t in catalog.territories.items() if t.kind is kind and c in shapes]
+
+
+_touching: list[tuple[dict, set[str]]] = []
+"""The last contours seen (kept alive, compared by identity) and their touching codes."""
+
+
+def with_neighbours(catalog: Catalog) -> set[str]:
+    """Codes whose outline touches another of their kind (those get a neighbour map),
+    computed once per version of the contours with an STR-tree."""
+    shapes = projected_contours(catalog)
+    if not _touching or _touching[0][0] is not shapes:
+        found: set[str] = set()
+        by_kind: dict[str, list[str]] = {}
+        for code in shapes:
+            if code in catalog.territories:
+                by_kind.setdefault(catalog.territories[code].kind.value, []).append(code)
+        for codes in by_kind.values():
+            geometries = np.array([shapes[c] for c in codes], dtype=object)
+            tree = shapely.STRtree(geometries)
+            left, right = tree.query(shapely.buffer(geometries, TOUCH_METRES),
+                                     predicate="intersects")
+            found.update(codes[i] for i, j in zip(left, right, strict=True) if i != j)
+        _touching[:] = [(shapes, found)]
+    return _touching[0][1]
 
 
 def neighbours(catalog: Catalog, code: str) -> list[str]:

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import REASONS, STATUS_FR, decide_many
+from review.maps import with_neighbours
 from review.queueorder import query_of, queue_rows
 from review.shiftview import ShiftView, view
 from review.site import render, runtime_of
 from review.waves_tested import wave_counts
-from veille.maps.projection import projected_contours
 from veille.model import Theme
 from veille.store import reviews as review_store
 from veille.store import shifts as shift_store
@@ -72,7 +72,7 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
                   wave_names=names, under_query=under_query, territories=territories,
                   filters=filters, back=back, query=query, tested=tested,
                   last_reason=request.session.get("last_reason", ""),
-                  mapped=projected_contours(runtime_of(request).catalog))
+                  mapped=with_neighbours(runtime_of(request).catalog))
 
 
 @router.post("/revue/lot", dependencies=[Depends(check_csrf)])

@@ -4,9 +4,12 @@ loads it as a thumbnail, and the series page has a locator map."""
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 from review_site import write_contours
+
+from review.maps import with_neighbours
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -25,7 +28,12 @@ def test_a_shift_among_its_neighbours_and_a_series_locator(site, browser) -> Non
     browser.login("ana")
     assert 'id="neighbour-map"' not in browser.get("/revue/evolution/s-nord").text
     assert "neighbour-thumb" not in browser.get("/revue").text  # no contours, no map
-    write_contours(site.runtime.workspace.catalog_dir)
+    path = write_contours(site.runtime.workspace.catalog_dir)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["features"].append({"type": "Feature", "properties": {"code": "299000001"},
+                             "geometry": {"type": "Polygon", "coordinates": [[
+                                 [4.3, 45.4], [4.48, 45.4], [4.48, 45.46], [4.3, 45.4]]]}})
+    path.write_text(json.dumps(data), encoding="utf-8")  # the agglomeration, alone of its kind
 
     page = browser.get("/revue/evolution/s-nord").text
     svg = _svg(page, 'id="neighbour-map"')
@@ -50,6 +58,10 @@ def test_a_shift_among_its_neighbours_and_a_series_locator(site, browser) -> Non
 
     queue = browser.get("/revue").text
     assert queue.count('class="neighbour-thumb"') == 4
+    # a thumbnail only where there are neighbours: the agglomeration, alone, gets none
+    touching = with_neighbours(site.runtime.catalog)
+    assert touching == {"99001", "99002", "Q-UN-NORD", "Q-UN-SUD", "Q-DEUX-EST",
+                        "Q-DEUX-OUEST"}
     thumb = browser.get("/revue/evolution/s-est/carte.svg")
     assert thumb.status_code == 200 and thumb.headers["content-type"].startswith(
         "image/svg+xml")
