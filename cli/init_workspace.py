@@ -33,6 +33,11 @@ def init(
     quartiers: Annotated[Path | None, typer.Option(
         dir_okay=False, help="The observatory's quartiers (code, nom, commune[, iris]).")
     ] = None,
+    contours: Annotated[list[Path] | None, typer.Option(
+        "--contours", dir_okay=False, help="GeoJSON outlines (WGS84) of communes, IRIS or "
+             "QPV, keyed by code; copied into catalog/contours/ (old codes of merged "
+             "communes are joined into today's commune). Repeat for several files.")
+    ] = None,
 ) -> None:
     """Build or update a workspace's catalog from INSEE's reference files.
 
@@ -45,7 +50,7 @@ def init(
     """
     from connectors.reference.build import InitFiles, init_workspace
 
-    files = InitFiles(cog, epci, population, iris, qpv, quartiers)
+    files = InitFiles(cog, epci, population, iris, qpv, quartiers, tuple(contours or ()))
     with progress() as bar:
         task = bar.add_task("veille init", total=7)
 
@@ -88,6 +93,12 @@ def init(
         console.print(f"Créé(s) : {', '.join(w.created)} (exemples en commentaire).")
     for note in result.notes:
         console.print(f"[yellow]Note[/yellow] : {escape(note)}")
+    if contours:
+        from veille.catalog import load_catalog
+        from veille.maps.contours import load_contours
+
+        for line in load_contours(load_catalog(workspace / "catalog")).report.lines():
+            console.print(escape(line))
     console.print(f"Ensuite : [bold]veille check -w {escape(str(workspace))}[/bold], puis "
                   "décrivez indicateurs et conventions.")
 

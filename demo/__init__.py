@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from demo.contours import contours_geojson
 from demo.files import WRITERS, Cube
 from demo.geography import EPCI_CODE, Geography, build_geography, links_csv, territories_csv
 from demo.glossary import all_specs, glossary_yaml
@@ -112,6 +113,9 @@ def generate(workspace: Path, *, seed: int = 2026) -> DemoManifest:
     sim = simulate(geo, specs, changes(geo), rng)
     workspace.mkdir(parents=True, exist_ok=True)
     _write_catalog(workspace / "catalog", geo, sim)
+    (workspace / "catalog" / "contours").mkdir(exist_ok=True)
+    (workspace / "catalog" / "contours" / "demo.geojson").write_text(
+        contours_geojson(geo, seed), encoding="utf-8")
     inbox = workspace / "inbox"
     inbox.mkdir(exist_ok=True)
     for old in inbox.iterdir():

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 
 from digests.channels import mask_url
 from digests.charts import sparkline
+from digests.maps import cell_map
 from digests.present import DigestView, digest_view, retraction_view
 from digests.render import render
 from digests.schedule import in_quiet_hours, slot_label
@@ -102,7 +103,8 @@ def _compose(now: dt.datetime, cell: Cell, digest_id: str, kind: str,
     try:
         with engine.begin() as conn:
             charts = alert_charts(conn, catalog, alerts)
-            view = digest_view(cell, kind, alerts, ended, catalog, base_url, charts, now)
+            view = digest_view(cell, kind, alerts, ended, catalog, base_url, charts, now,
+                               map_png=cell_map(catalog, cell, alerts))
             status = "pending" if alerts or ended else "empty"
             if not _store_message(conn, view, digest_id, cell.id, slot or kind, status, now):
                 return []

@@ -71,6 +71,8 @@ class DigestView:
     retracted: list[tuple[str, str]] = field(default_factory=list)
     generated: str = ""
     base_url: str = ""
+    map_png: bytes | None = None
+    """The cell's territory with its alerts in orange (``digests.maps``), or None."""
 
     @property
     def alert_count(self) -> int:
@@ -227,7 +229,8 @@ def local_time(now: dt.datetime) -> str:
 
 def digest_view(cell: Cell, kind: str, alerts: list[dict[str, Any]],
                 ended: list[dict[str, Any]], catalog: Catalog, base_url: str,
-                charts: dict[str, bytes], now: dt.datetime) -> DigestView:
+                charts: dict[str, bytes], now: dt.datetime,
+                map_png: bytes | None = None) -> DigestView:
     """A scheduled digest, or an immediate message (one or several alerts)."""
     groups = group(alerts, catalog, base_url, charts, cell)
     n = len(alerts)
@@ -247,7 +250,7 @@ def digest_view(cell: Cell, kind: str, alerts: list[dict[str, Any]],
                    if a.get("resolved_at") else a["message"] for a in ended]
     return DigestView(kind=kind, cell_name=cell.name, subject=subject, intro=intro,
                       groups=groups, ended=ended_lines, generated=local_time(now),
-                      base_url=base_url)
+                      base_url=base_url, map_png=map_png)
 
 
 def retraction_view(cell: Cell, alert: dict[str, Any], catalog: Catalog, base_url: str,

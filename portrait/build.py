@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from portrait import published as published_values
+from portrait.maps import mapped_indicators
 from portrait.model import (
     GlossaryEntry,
     IndicatorLine,
@@ -28,6 +29,8 @@ from portrait.model import (
 )
 from portrait.published import Published
 from veille.catalog import Catalog
+from veille.maps.contours import contour_files
+from veille.maps.projection import projected_contours
 from veille.model import Indicator, Territory, TerritoryKind, Theme
 from veille.periods import PeriodError, Periodicity, from_ordinal, label_fr, periodicity_of
 from veille.periods import shift as shift_period
@@ -139,10 +142,20 @@ def build_portrait(conn: Connection, catalog: Catalog, period: str, *,
                                       themes=context.themes(quartier.code,
                                                             SECTION_KEY_INDICATORS)))
         commune_notes.append(note)
+    shapes = projected_contours(catalog)
+    for parent, children in [(agglo_note, commune_notes),
+                             *((n, n.sections) for n in commune_notes)] if shapes else []:
+        for code in mapped_indicators(parent):
+            for child in children:
+                found = context.line(catalog.indicators[code], child.territory.code)
+                if found is not None:
+                    child.map_lines[code] = found
     used = {line.indicator.code for note in [agglo_note, *commune_notes]
             for n in [note, *note.sections] for b in n.themes for line in b.lines}
     portrait = Portrait(period=period, built_at=now, agglomeration=agglo_note,
-                        communes=commune_notes, glossary=_glossary(conn, catalog, year, used))
+                        communes=commune_notes, glossary=_glossary(conn, catalog, year, used),
+                        shapes=shapes,
+                        contour_files=[p.name for p in contour_files(catalog)])
     _attach_shifts(conn, catalog, values, portrait, year, set(shown))
     return portrait
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from veille.model import Indicator, Territory, Theme
 
@@ -83,6 +84,9 @@ class Note:
     commune: str | None
     themes: list[ThemeBlock] = field(default_factory=list)
     sections: list[Note] = field(default_factory=list)
+    map_lines: dict[str, IndicatorLine] = field(default_factory=dict)
+    """Indicator -> this territory's line for the maps of the note above it (a quartier's
+    sections show four indicators per theme; its commune's maps may need others)."""
 
     @property
     def shift_count(self) -> int:
@@ -113,6 +117,10 @@ class Portrait:
     agglomeration: Note
     communes: list[Note]
     glossary: list[GlossaryEntry]
+    shapes: dict[str, Any] = field(default_factory=dict)
+    """Territory outlines in Lambert-93 (``veille.maps.projection``), empty without
+    ``catalog/contours``: the maps draw them with the notes' published values."""
+    contour_files: list[str] = field(default_factory=list)
 
     def notes(self) -> list[Note]:
         return [self.agglomeration, *self.communes]

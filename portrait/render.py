@@ -1,5 +1,5 @@
 """Rendering the portrait: one set of Jinja2 templates for the web page, the HTML file and
-the PDF (WeasyPrint), so the three never disagree. Charts are SVG drawn by matplotlib."""
+the PDF (WeasyPrint), so the three never disagree. Charts and maps are SVG."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from portrait.maps import MapSet
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
 from veille.periods import label_fr
@@ -90,9 +91,11 @@ def render_html(portrait: Portrait, *, notes: list[Note] | None = None,
     (None where the reader may not open it)."""
     env = env or environment()
     charts = ChartSet()
+    maps = MapSet(portrait, fmt_value)
     return env.get_template("portrait.html").render(
         portrait=portrait, notes=notes if notes is not None else portrait.notes(),
-        chart=charts.uri, web=web, nav=nav, series_url=series_url or (lambda *_: None))
+        chart=charts.uri, maps=maps.figures, web=web, nav=nav,
+        series_url=series_url or (lambda *_: None))
 
 
 def render_pdf(html: str, target: Path | None = None) -> bytes:

@@ -172,3 +172,38 @@ def test_summed_offences_go_through_secrecy_and_feed_the_gap_test(loire) -> None
     epci_row = keys.index((code, epci))
     commune_rows = [i for i, (_, t) in enumerate(keys) if t in members(ws, epci)]
     assert commune_rows and np.all(wave.batch.parent[commune_rows] == epci_row)
+
+
+def test_with_the_ign_outlines_the_portrait_maps_real_communes(loire) -> None:
+    """Issue 17: the Loire workspace with the IGN 2018 outlines gets real maps; each
+    commune is hatched exactly where its table line is secret."""
+    import re
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    from portrait.render import render_html
+    from tests.conftest import SHARED_DATA
+
+    runtime, ws, _, _ = loire
+    folder = ws / "catalog" / "contours"
+    folder.mkdir()
+    shutil.copy(SHARED_DATA / "ign-communes-2018-geojson" / "communes-42-loire.geojson",
+                folder)
+    try:
+        with runtime.engine.connect() as conn:
+            portrait = build_portrait(conn, runtime.catalog, "2024", now=NOW, root=SEM)
+        html = render_html(portrait, notes=[portrait.agglomeration])
+    finally:
+        shutil.rmtree(folder)
+    svgs = [ET.fromstring(s) for s in re.findall(
+        r'<figure class="map" data-indicator="[a-z0-9_]+">(<svg.*?</svg>)', html, re.S)]
+    assert len(svgs) >= 2
+    lines = {n.territory.code: n.map_lines for n in portrait.communes}
+    for svg, code in zip(svgs, re.findall(r'<figure class="map" data-indicator="([a-z0-9_]+)"',
+                                          html), strict=True):
+        areas = {p.get("data-code"): p for p in svg.iter("{http://www.w3.org/2000/svg}path")
+                 if (p.get("class") or "").startswith("area")}
+        assert len(areas) == 53 == len(members(ws, SEM))  # every commune of the métropole
+        for commune, area in areas.items():
+            assert (area.get("class") == "area secret") == lines[commune][code].masked
+        assert any((a.get("class") or "").startswith("area c") for a in areas.values())

@@ -3,6 +3,7 @@ infra-communal territories, write the starter catalog. The command line only sho
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from connectors.reference.population import Populations, read_populations
 from connectors.reference.starter import Written, write_catalog
 from connectors.reference.tables import ReferenceFileError
 from connectors.reference.tree import Node, Tree, build_tree
+from veille.maps.contours import CONTOURS_FOLDER
 from veille.model import TerritoryKind
 
 
@@ -26,6 +28,7 @@ class InitFiles:
     iris: Path | None = None
     qpv: Path | None = None
     quartiers: Path | None = None
+    contours: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -66,7 +69,12 @@ def init_workspace(workspace: Path, territories: list[str], files: InitFiles,
     infra = _infra(tree, files, notes)
     step("Écriture du catalogue")
     written = write_catalog(workspace, tree, infra, {
-        "territory": territories, **{k: str(v) for k, v in vars(files).items() if v}})
+        "territory": territories, **{k: str(v) for k, v in vars(files).items()
+                                     if v and k != "contours"}})
+    for path in files.contours:  # read at load time, old codes through former_codes.csv
+        target = workspace / "catalog" / CONTOURS_FOLDER / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
     return InitResult(tree, infra, written, populations, notes)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import REASONS, STATUS_FR, decide_many
+from review.maps import with_neighbours
 from review.queueorder import query_of, queue_rows
 from review.shiftview import ShiftView, view
 from review.site import render, runtime_of
@@ -70,7 +71,8 @@ def queue(request: Request, user: Annotated[User, Depends(current_user)], theme:
                   kinds=KIND_FR, statuses=STATUS_FR, reasons=REASONS, waves=waves,
                   wave_names=names, under_query=under_query, territories=territories,
                   filters=filters, back=back, query=query, tested=tested,
-                  last_reason=request.session.get("last_reason", ""))
+                  last_reason=request.session.get("last_reason", ""),
+                  mapped=with_neighbours(runtime_of(request).catalog))
 
 
 @router.post("/revue/lot", dependencies=[Depends(check_csrf)])

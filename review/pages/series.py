@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from digests.present import portrait_path
 from review.auth import User, current_user, require
 from review.decide import STATUS_FR
+from review.maps import locator_map
 from review.scope import can_read_commune_note, cell_in_scope, check_series
 from review.series_chart import Change, SeriesFigure, series_figure_svg
 from review.site import render, runtime_of
@@ -80,6 +81,7 @@ def series_page(request: Request, indicator: str, territory: str,
     return render(request, "series.html", user=user, data=data, indicator=ind,
                   territory=catalog.territories[territory], chart=series_figure_svg(figure),
                   shifts=shifts, kinds=KIND_FR, statuses=STATUS_FR, fmt=fmt,
+                  locator=locator_map(catalog, territory),
                   unit=unit_of(ind), revised=set(revised),
                   portrait=note if note and "/commune/" in note and commune
                   and can_read_commune_note(user, commune) else None,

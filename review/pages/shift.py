@@ -17,6 +17,8 @@ from portrait.published import Published
 from review import flash
 from review.auth import User, check_csrf, current_user, require
 from review.decide import DECISIONS, REASONS, STATUS_FR, DecisionError, decide
+from review.maps import neighbour_map
+from review.maps import neighbours as territory_neighbours
 from review.queueorder import filters_of, neighbours, next_after, query_of, queue_rows
 from review.shiftview import view
 from review.site import render, runtime_of
@@ -150,6 +152,7 @@ def shift_page(request: Request, shift_id: str,
     convention = runtime.catalog.conventions.get(delivery.convention_id or "")
     context, context_rest = context_rows(request, row, values)
     previous, following = neighbours(order, shift_id)
+    area_map = _neighbour_map(request, row, values)
     return render(request, "shift.html", user=user, s=item, delivery=delivery,
                   convention=convention, trail=trail, queries=queries,
                   context=context, context_rest=context_rest, decisions=DECISIONS,
@@ -157,7 +160,36 @@ def shift_page(request: Request, shift_id: str,
                   query=query_of(filters), previous=previous, following=following,
                   position=order.index(shift_id) + 1 if shift_id in order else None,
                   queue_length=len(order), q_text=q_meaning(float(row["q_value"])),
-                  wave_text=wave, last_reason=request.session.get("last_reason", ""))
+                  wave_text=wave, last_reason=request.session.get("last_reason", ""),
+                  area_map=area_map)
+
+
+def _neighbour_map(request: Request, row: dict, values: Published,
+                   thumbnail: bool = False) -> str | None:
+    """The shift's territory among its neighbours, the other detections there outlined."""
+    catalog = runtime_of(request).catalog
+    codes = territory_neighbours(catalog, row["territory"])
+    if not codes:
+        return None
+    with runtime_of(request).engine.connect() as conn:
+        detected = {str(s["territory"]) for s in shift_store.list_shifts(
+            conn, territory=codes, indicators=[row["indicator"]], status="active")
+            if s["period"] == row["period"]}
+    return neighbour_map(catalog, values, row, detected, thumbnail)
+
+
+@router.get("/revue/evolution/{shift_id}/carte.svg")
+def shift_map(request: Request, shift_id: str,
+              user: Annotated[User, Depends(current_user)]) -> Response:
+    """The neighbour map alone, without legend (the review queue's lazy thumbnails)."""
+    require(user, "analyst")
+    row = _load(request, shift_id)
+    svg = _neighbour_map(request, row, request.app.state.published.get([row["indicator"]]),
+                         thumbnail=True)
+    if svg is None:
+        raise HTTPException(status_code=404, detail="Pas de contours pour ce territoire.")
+    return Response(svg, media_type="image/svg+xml",
+                    headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/revue/evolution/{shift_id}/graphique.svg")

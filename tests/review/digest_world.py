@@ -93,8 +93,9 @@ SUBSCRIPTIONS = {"subscriptions": [
 
 
 def build_digest_site(root: Path, port: int, monkeypatch,  # type: ignore[no-untyped-def]
-                      cookie_secure: bool | None = None) -> Site:
-    """The site, its rules fired on its data and its shifts, and the messages sent."""
+                      cookie_secure: bool | None = None, contours: bool = False) -> Site:
+    """The site, its rules fired on its data and its shifts, and the messages sent (with
+    ``contours``, the catalog has outlines and digests their map)."""
     monkeypatch.setattr(review_site, "CELLS", cells(port))
     monkeypatch.setattr(review_site, "SUBSCRIPTIONS", SUBSCRIPTIONS)
     settings: dict = {"base_url": BASE_URL}
@@ -102,6 +103,8 @@ def build_digest_site(root: Path, port: int, monkeypatch,  # type: ignore[no-unt
         settings["cookie_secure"] = cookie_secure
     site = build_site(root, clock=FixedClock(NOW), settings=settings)
     runtime = site.runtime
+    if contours:
+        review_site.write_contours(runtime.workspace.catalog_dir)
     routing = Routing.build(runtime.catalog, load_subscriptions(runtime.catalog))
     events: list = [ObservationsRecorded(
         occurred_at=NOW, delivery_id=site.delivery_id, content_hash="f" * 64,

@@ -8,6 +8,7 @@ process (``veille_cli``); they live here, not in conftest, because tests import 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -195,3 +196,20 @@ class Browser:
         for key, value in pairs:
             form.setdefault(key, []).append(value)
         return self.client.post(url, data=form)
+
+
+def write_contours(catalog_dir: Path) -> Path:
+    """Outlines for the factories' territories (lon/lat rectangles near Saint-Étienne):
+    Ville-Une west of Ville-Deux, each split into its two quartiers."""
+    boxes = {"99001": (4.30, 45.40, 4.40, 45.46), "99002": (4.40, 45.40, 4.48, 45.46),
+             "Q-UN-NORD": (4.30, 45.43, 4.40, 45.46), "Q-UN-SUD": (4.30, 45.40, 4.40, 45.43),
+             "Q-DEUX-EST": (4.44, 45.40, 4.48, 45.46),
+             "Q-DEUX-OUEST": (4.40, 45.40, 4.44, 45.46)}
+    features = [{"type": "Feature", "properties": {"code": code}, "geometry": {
+        "type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
+        for code, (x0, y0, x1, y1) in boxes.items()]
+    path = catalog_dir / "contours" / "test.geojson"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}),
+                    encoding="utf-8")
+    return path

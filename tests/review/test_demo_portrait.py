@@ -46,6 +46,9 @@ def test_demo_writes_the_portrait_and_says_how_to_review(tmp_path: Path,
                                    capture_output=True, text=True).stdout.split())
     assert "Note d'agglomération" in text and "Glossaire des indicateurs" in text
     assert "Évolutions confirmées par l'observatoire" not in text  # nothing reviewed yet
+    # its maps (issue 17): the communes of the agglomeration, the quartiers of each commune
+    assert re.search(r"Carte – .+? par commune, .+? – Communauté d'agglomération du Val", text)
+    assert re.search(r"Carte – .+? par quartier, .+? – Fictiville", text)
     year = pdf.stem.rsplit("-", 1)[1]
     layout = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
                             capture_output=True, text=True).stdout

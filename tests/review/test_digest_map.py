@@ -1,0 +1,68 @@
+"""A digest's small map (issue 17): a PNG of the cell's territory with the alerted
+territories in orange, carried like the charts (a data: URI in the message's HTML, an
+inline cid attachment in the e-mail files of the outbox channel)."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from digest_world import build_digest_site, recipient_cell, smtp_server
+from matplotlib.image import imread
+
+from digests.channels import Message, email_bytes
+
+ORANGE = np.array([0xE6, 0x55, 0x0D]) / 255
+
+
+def _orange_share(png: bytes) -> float:
+    pixels = imread(io.BytesIO(png))[..., :3]
+    return float(np.mean(np.all(np.abs(pixels - ORANGE) < 0.02, axis=-1)))
+
+
+def test_a_digest_carries_the_map_of_its_alerts(tmp_path: Path, db_url: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", db_url)
+    with smtp_server() as (sink, port):
+        site = build_digest_site(tmp_path / "ws", port, monkeypatch, contours=True)
+    site.runtime.engine.dispose()
+    by_cell = {recipient_cell(m): m for m in sink.messages}
+    message = by_cell["clspd-une"]  # caf_rsa above 30 in Ville-Une's quartiers
+    html = message.get_body(("html",))
+    assert html is not None
+    content = html.get_content()
+    assert 'alt="Carte : les territoires de la cellule, en orange ceux qui ont une alerte"' in (
+        content)
+    start = content.index('alt="Carte')
+    src = content[content.rindex("<img", 0, start):start]
+    png = base64.b64decode(src.split("base64,")[1].split('"')[0])
+    assert png.startswith(b"\x89PNG")
+    assert _orange_share(png) > 0.05  # alerted quartiers drawn in orange
+    # written as an e-mail file (outbox channel), the map is an inline cid attachment
+    written = email.message_from_bytes(email_bytes(
+        Message("m", "clspd-une", str(message["Subject"]), "texte", content),
+        "veille@observatoire.example", "Membre", "membre@ville.example"),
+        policy=email.policy.default)
+    body = written.get_body(("html",))
+    assert body is not None and 'alt="Carte' in body.get_content()
+    assert "data:image" not in body.get_content()
+    images = [p.get_content() for p in written.walk() if p.get_content_type() == "image/png"]
+    assert png in images
+    text = message.get_body(("plain",))
+    assert text is not None and "cid:" not in text.get_content()
+
+
+def test_no_contours_no_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VEILLE_DATABASE_URL", f"sqlite:///{tmp_path / 'd.db'}")
+    with smtp_server() as (sink, port):
+        site = build_digest_site(tmp_path / "ws", port, monkeypatch)
+    site.runtime.engine.dispose()
+    assert sink.messages
+    for message in sink.messages:
+        body = message.get_body(("html",))
+        assert body is not None and 'alt="Carte' not in body.get_content()
