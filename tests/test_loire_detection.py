@@ -222,10 +222,11 @@ def test_small_communes_get_at_most_one_flag_a_year(honest, rows):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "gap (issue 15): the 2020 wave has five published years, so each 2020 count is judged "
-    "against a level and trend from 2016-2019 with the year-to-year variance the communes "
-    "show (dispersion 15 at 1,100 a year: a 12 % SD), and BH over the wave's ~360 tests "
-    "needs p <= 1e-4; a 25-37 % fall is 2-3 such SDs. See README, detection."))
+    "gap (issue 15): the 2020 wave has five published years, so a 2020 count is a spike or "
+    "dip against a level and a trend fitted to 2016-2019 (four points, extrapolated), with "
+    "the year-to-year dispersion the communes show (15 x the mean at 1,100 a year); the "
+    "eight falls get screened p 0.015-0.91, and BH over the wave's 357 tests needs p <= "
+    "1.4e-4 for a first rejection. See README, detection."))
 def test_most_lockdown_falls_of_big_communes_are_flagged(honest, rows):
     falls = lockdown_falls(rows, recorded_shifts(honest.runtime))
     assert len(falls) >= 4  # the file's own measure, computed from it
