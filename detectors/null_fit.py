@@ -160,7 +160,8 @@ def outliers(fit: NullFit, layout: Layout) -> np.ndarray:
     limit = np.maximum(limit, kth)
     out = eligible & (r > limit[:, None])
     if fit.family == POISSON and out.any():
-        out &= _improbable_count(fit.y, fit.mu)
+        at = np.nonzero(out)
+        out[at] = _improbable_count(fit.y[at], fit.mu[at])
     out[n_elig < 10] = False
     return out
 
