@@ -32,13 +32,17 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from loire_pipeline import (
+    BIG_COMMUNE,
     DEPARTEMENT,
+    SMALL_COMMUNE,
     Run,
     is_secret,
     load_convention_yaml,
+    lockdown_falls,
     read_rows,
     recorded_shifts,
     run,
+    small_commune_flags,
 )
 
 from veille.store.schema import detection_runs
@@ -101,6 +105,25 @@ def print_departement(rows: list[dict[str, str]], shifts: list[dict]) -> None:
               f"{f'{up}/{len(com) - up}':>20}")
 
 
+def print_targets(rows: list[dict[str, str]], shifts: list[dict]) -> None:
+    """The issue's targets: the big communes' 2020 falls flagged, the small communes'
+    flags per year."""
+    falls = lockdown_falls(rows, shifts)
+    print(f"\nCommunes of {BIG_COMMUNE:,} inhabitants or more: offence classes whose 2020 "
+          "count fell 20 % or more below 2017-2019, and by more than 3 sqrt(mean)")
+    print(f"  {'indicator':<34}{'commune':<9}{'pop':>8}{'2017-19':>9}{'2020':>7}"
+          f"{'change':>8}  flagged")
+    for f in falls:
+        print(f"  {f.indicator:<34}{f.commune:<9}{f.population:>8}{f.before:>9.0f}"
+              f"{f.in_2020:>7.0f}{(f.in_2020 / f.before - 1) * 100:>7.0f}%  "
+              f"{'yes' if f.flagged else 'no'}")
+    flagged = sum(f.flagged for f in falls)
+    print(f"  flagged {flagged}/{len(falls)} (target: at least half)")
+    flags = small_commune_flags(rows, shifts)
+    print(f"Communes under {SMALL_COMMUNE:,} inhabitants, shifts per year: "
+          f"{dict(sorted(flags.items())) or 'none'} (target: at most one a year)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/veille-loire"))
@@ -120,6 +143,7 @@ def main() -> None:
     print_shifts([s for s in shifts if s["period"] == "2020"], "Shifts recorded at 2020")
     print_shifts([s for s in shifts if s["period"] != "2020"], "Shifts recorded at other years")
     print_departement(rows, shifts)
+    print_targets(rows, shifts)
 
     if args.zeros:
         wrong = run(args.workdir / "zeros", rows, zero_secrets=True)

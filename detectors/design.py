@@ -179,7 +179,7 @@ class Prepared:
     gap_sign: np.ndarray  # +1 if the series sits above its parent, -1 below
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
     seasonal: np.ndarray  # (n,) bool: the baseline has seasonal levels (`Layout.base`)
-    prior: np.ndarray | None = None  # (n, 3) pooled dispersion (a, b, df), see screen
+    prior: np.ndarray | None = None  # (n, 3) pooled dispersion (c, alpha, df), see screen
     untested: np.ndarray | None = None  # (n, 4) uint8 `detectors.untested.Untested` codes
     variance: np.ndarray | None = None  # (n, 7) the screen's `detectors.screen.VARIANCE`
 
@@ -268,6 +268,7 @@ def _own(
     trials = np.where(fam2 == BINOMIAL, np.round(safe_expo), 1.0)
     y = np.where(fam2 == BINOMIAL, np.round(np.nan_to_num(v) * trials), np.nan_to_num(v))
     mask &= np.where(fam2 == BINOMIAL, (y <= trials) & (trials >= 1), True)
+    mask &= ~not_started(np.where(mask, y, np.nan), family == POISSON)
     y = np.where(mask, y, 0.0)
     offset = np.where((fam2 == POISSON) & has_expo, np.log(safe_expo), 0.0)
 
@@ -279,6 +280,30 @@ def _own(
         binl = np.log(p / (1 - p))
     level = np.where(fam2 == POISSON, pois, np.where(fam2 == BINOMIAL, binl, v))
     return family, y, trials, offset, mask, level
+
+
+START_EVIDENCE = 1e-4
+"""Leading zeros less likely than this under the level that follows are a series' start."""
+
+
+def not_started(y: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(n, W) the leading zeros of count series (``y``: NaN where unobserved) that are the
+    series' start, not counts: a territory that became covered, a new offence code.
+
+    Why: 0, 0, 0, 6, 37, 135 is a series that begins at its fourth value; read as counts,
+    the zeros drag the baseline's level and trend, and the first years look like a change.
+    A run of k zeros is a start when k zeros are less likely than ``START_EVIDENCE`` for a
+    Poisson count at the mean of the values after them (exp(-k mean) < START_EVIDENCE:
+    three zeros before a mean of 3 or more); a series that is often zero keeps its zeros."""
+    seen = np.isfinite(y)
+    nonzero = seen & (y != 0)
+    leading = seen & (np.cumsum(nonzero, axis=1) == 0)
+    k = leading.sum(axis=1)
+    rest = seen & ~leading
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_rest = np.where(rest, y, 0.0).sum(axis=1) / np.maximum(rest.sum(axis=1), 1)
+    start = counts & (k > 0) & (k * mean_rest > -np.log(START_EVIDENCE))
+    return leading & start[:, None]
 
 
 def n_active_columns(layout: Layout, mask: np.ndarray, seasonal: np.ndarray) -> np.ndarray:
@@ -309,7 +334,6 @@ def _untested(
     n_obs = mask.sum(axis=1)
     p_eff = n_active_columns(layout, mask, seasonal)
     counts = family != GAUSSIAN
-    mean_y = np.where(n_obs > 0, y.sum(axis=1) / np.maximum(n_obs, 1), 0.0)
     short = np.where(cut, Untested.SINCE_BREAK, Untested.TOO_SHORT)[:, None]
     last = np.where(published, Untested.VALUE_UNUSABLE, Untested.NOT_PUBLISHED)[:, None]
     # A count spike may rest on fewer own points: its dispersion can be pooled across the
@@ -321,7 +345,10 @@ def _untested(
     g_p = n_active_columns(layout, gap_mask, seasonal)
     gap_short = ~gap_mask[:, -1] | (g_obs < g_p + 1 + MIN_DF) | (gap_before.sum(axis=1) == 0)
     no_last = ~mask[:, -1]
-    small = counts & (mean_y < 1.0)
+    # A count with no event in its baseline has no level to compare with (the fit's
+    # boundary); any other small count is tested, its dispersion pooled along the
+    # indicator's mean-variance relation (`detectors.pooled_dispersion.fit_prior`).
+    small = counts & ((y * mask)[:, :-1].sum(axis=1) <= 0)
     base_short = n_obs < p_eff + 1 + MIN_DF
     n = mask.shape[0]
     kinds = len(TEST_KINDS)

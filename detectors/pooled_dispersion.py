@@ -50,15 +50,15 @@ def dispersion_prior(
     sample: int = POOL_SAMPLE,
 ) -> np.ndarray:
     """(n_series, 2, 3): for each row and count family (Poisson, binomial), the pooled
-    dispersion of the row's indicator: log prior = a + b log(level), prior df d0.
+    dispersion of the row's indicator: prior = c + alpha level, prior df d0 (`fit_prior`).
 
     Why: a dispersion estimated from ~50 points (and from 2 to 8 for an annual series) is
     noisy, and its Student reference costs power. The dispersions of the territories of
     one indicator are alike once their size is accounted for (a larger count is more
     overdispersed: variance between mu and mu^2), so they are pooled as in limma-trend
-    (Smyth 2004): log s_i^2 is regressed on the log level of the series (slope kept in
-    [0, 1]) and the spread of the residuals beyond their sampling variance gives the prior
-    df d0 (d0 small when the territories differ, infinite, capped, when they do not). Each
+    (Smyth 2004) along a negative-binomial mean-variance relation (`fit_prior`), and the
+    spread of the residuals beyond their sampling variance gives the prior df d0 (d0
+    small when the territories differ, infinite, capped, when they do not). Each
     test then uses (d0 s0^2 + d s^2) / (d0 + d) with d0 + d Student df: calibrated when the
     prior holds, never assumed when it does not. Amounts (Gaussian) are not pooled: their
     scale is the territory's own."""
@@ -95,24 +95,40 @@ def series_level(family: int, y: np.ndarray, trials: np.ndarray, mask: np.ndarra
 
 
 def fit_prior(s2: np.ndarray, d: np.ndarray, level: np.ndarray) -> np.ndarray | None:
-    """limma's moment estimator with a linear trend in log level: (a, b, d0) or None."""
+    """The indicator's mean-variance relation and its prior df: (c, alpha, d0) or None.
+
+    The dispersion of a count over its family's variance grows linearly with the level,
+    ``phi(level) = c + alpha level``: the negative binomial's Var = mu + alpha mu^2
+    (c = 1), or the beta-binomial's n p (1 - p) (1 + rho (n - 1)) for a rate, with ``c``
+    free for an extra-Poisson variance that does not grow with size (several victims of
+    one event). It is fitted to the series' log dispersions, each corrected for the bias of
+    the log of a chi2 (limma's moment estimator, Smyth 2004), by non-linear least squares
+    with c > 0 and alpha >= 0, and the spread of the residuals beyond their sampling
+    variance gives the prior df d0, as in limma-trend. A log-linear trend (the previous
+    prior) bends a city's and a village's dispersion toward each other; this one lets a
+    village stay near Poisson while a city's dispersion is proportional to its size."""
+    from scipy.optimize import least_squares
     from scipy.special import digamma, polygamma
 
     ok = (d >= 1) & np.isfinite(s2) & (level > 0)
     if ok.sum() < POOL_MIN:
         return None
-    d, x = d[ok], np.log(level[ok])
+    d, mu = d[ok], level[ok]
     e = np.log(np.maximum(s2[ok], 1e-3)) - digamma(d / 2) + np.log(d / 2)
-    xc = x - x.mean()
-    sxx = float((xc * xc).sum())
-    b = float((xc * (e - e.mean())).sum() / sxx) if sxx > 1e-9 else 0.0
-    b = min(max(b, 0.0), 1.0)
-    a0 = float((e - b * x).mean())
-    resid = e - a0 - b * x
-    excess = float((resid**2).sum() / max(resid.size - 2, 1) - polygamma(1, d / 2).mean())
+
+    def resid(theta: np.ndarray) -> np.ndarray:
+        return e - np.log(theta[0] + theta[1] * mu)
+
+    c0 = float(np.exp(np.median(e)))
+    fit = least_squares(resid, x0=np.array([c0, 0.0]), bounds=([1e-3, 0.0], [np.inf, np.inf]),
+                        x_scale=np.array([1.0, 1.0 / float(np.median(mu) + 1.0)]))
+    c, alpha = (float(v) for v in fit.x)
+    res = resid(fit.x)
+    excess = float((res**2).sum() / max(res.size - 2, 1) - polygamma(1, d / 2).mean())
     d0 = MAX_PRIOR_DF if excess <= 0 else min(MAX_PRIOR_DF, 2 * _trigamma_inverse(excess))
-    a = a0 + float(digamma(d0 / 2) - np.log(d0 / 2))
-    return np.array([a, b, d0])
+    # The trend is of E[log sigma^2]; limma's s0^2 (sigma^2 ~ s0^2 d0 / chi2_d0) is below it.
+    shift = float(np.exp(digamma(d0 / 2) - np.log(d0 / 2)))
+    return np.array([c * shift, alpha * shift, d0])
 
 
 def _trigamma_inverse(x: float) -> float:
@@ -142,9 +158,9 @@ def row_prior(fit: NullFit, prior: np.ndarray | None) -> tuple[np.ndarray, np.nd
 
 
 def prior_scale(prior: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """s0^2 = exp(a + b log level), for rows (n, 3) or one row (3,)."""
-    a, b = prior[..., 0], prior[..., 1]
-    return np.exp(a + b * np.log(np.maximum(level, 1e-9)))
+    """s0^2 = c + alpha level (`fit_prior`), for rows (n, 3) or one row (3,)."""
+    c, alpha = prior[..., 0], prior[..., 1]
+    return c + alpha * np.maximum(level, 0.0)
 
 
 def spike_df_ok(df1: np.ndarray, pri: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:

@@ -41,7 +41,7 @@ class Untested(IntEnum):
     SINCE_BREAK = 5
     """Too few periods since the indicator's definition break."""
     MEAN_TOO_SMALL = 6
-    """A count whose window mean is under the smallest mean the test handles."""
+    """A count with no event at all in its baseline (the window before the period)."""
     TREND_TOO_SHORT = 7
     """Too few observed periods in the recent span a broken trend is searched over."""
     NO_PARENT = 8
@@ -70,7 +70,7 @@ REASON_FR = {
     Untested.VALUE_UNUSABLE: "valeur inutilisable (négative, sans population ou dénominateur)",
     Untested.TOO_SHORT: "historique trop court",
     Untested.SINCE_BREAK: "trop peu de périodes depuis la rupture de définition",
-    Untested.MEAN_TOO_SMALL: "effectifs trop faibles (moyenne de la fenêtre sous 1)",
+    Untested.MEAN_TOO_SMALL: "effectifs trop faibles (aucun fait avant cette période)",
     Untested.TREND_TOO_SHORT: "trop peu de périodes récentes pour une rupture de pente",
     Untested.NO_PARENT: "pas de territoire de référence",
     Untested.PARENT_TOO_SHORT: "trop peu de périodes communes avec le territoire de référence",

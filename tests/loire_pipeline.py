@@ -153,3 +153,55 @@ def recorded_shifts(runtime: Runtime) -> list[dict]:
     with runtime.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(
             select(shifts).order_by(shifts.c.period, shifts.c.indicator, shifts.c.territory))]
+
+
+BIG_COMMUNE = 20_000
+SMALL_COMMUNE = 1_000
+LOCKDOWN_FALL = 0.2
+"""The issue's lockdown targets: a 2020 count 20 % or more below the 2017-2019 mean, and
+by more than 3 sqrt(mean), in a commune of 20,000 inhabitants or more."""
+
+
+@dataclass(frozen=True)
+class Fall:
+    indicator: str
+    commune: str
+    population: int
+    before: float  # 2017-2019 mean
+    in_2020: float
+    flagged: bool
+
+
+def lockdown_falls(rows: list[dict[str, str]], shifts: list[dict]) -> list[Fall]:
+    """The big communes' offence classes that fell in 2020 by the issue's measure, each
+    with whether a downward shift was recorded for it at 2020."""
+    codes = load_convention_yaml()["indicator_map"]
+    pops = populations(rows)
+    counts: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        if r["indicateur"] in codes and not is_secret(r):
+            counts[(codes[r["indicateur"]], r["code_commune"])][r["annee"]] = float(r["nombre"])
+    down = {(s["indicator"], s["territory"]) for s in shifts
+            if s["period"] == "2020" and s["direction"] < 0}
+    out = []
+    for (code, commune), years in sorted(counts.items()):
+        pop = pops.get(commune, 0)
+        before = [years.get(y) for y in ("2017", "2018", "2019")]
+        if pop < BIG_COMMUNE or None in before or "2020" not in years:
+            continue
+        mean = sum(v for v in before if v is not None) / 3
+        fell = mean - years["2020"]
+        if fell >= LOCKDOWN_FALL * mean and fell > 3 * mean**0.5:
+            out.append(Fall(code, commune, pop, mean, years["2020"], (code, commune) in down))
+    return out
+
+
+def small_commune_flags(rows: list[dict[str, str]], shifts: list[dict]) -> dict[str, int]:
+    """Shifts recorded per year in communes under 1,000 inhabitants."""
+    pops = populations(rows)
+    small = {c for c in {r["code_commune"] for r in rows} if pops.get(c, 0) < SMALL_COMMUNE}
+    out: dict[str, int] = defaultdict(int)
+    for s in shifts:
+        if s["territory"] in small:
+            out[s["period"]] += 1
+    return dict(out)

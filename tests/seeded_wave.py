@@ -2,8 +2,8 @@
 
 Twenty communes of one agglomeration, thefts a year 2013-2024 delivered in one file (one
 wave, at 2024): a big city whose 2024 count falls by 40 % (reported), sixteen communes with
-ordinary years (tested, not reported), and three that cannot be tested: a village whose
-mean is under 1 a year, a commune that only starts being counted in 2022, and one whose
+ordinary years (tested, not reported), and three that cannot be tested: a village with no
+theft ever recorded, a commune that only starts being counted in 2022, and one whose
 2024 cell is secret. The agglomeration is the communes' roll-up, unknown in 2024 (a part of
 it is secret), so it is not tested either. Counts are Poisson with a gamma-distributed yearly
 level (dispersion grows with the size of the place, as in real counts), seed fixed.
@@ -75,9 +75,8 @@ def counts(seed: int = 15) -> dict[str, dict[str, float | None]]:
                                            for y, m in zip(YEARS, levels, strict=True)}
         if code == BIG:
             series["2024"] = float(round(0.6 * mean))
-        if code == TINY:
-            series = {y: float(v) for y, v in zip(YEARS, rng.poisson(0.3, len(YEARS)),
-                                                   strict=True)}
+        if code == TINY:  # no theft ever recorded: no level to compare with
+            series = {y: 0.0 for y in YEARS}
         if code == LATE:
             series = {y: v for y, v in series.items() if y >= "2022"}
         if code == HIDDEN:

@@ -62,7 +62,7 @@ def test_queue_counts_tested_and_untested_series_per_wave(analyst) -> None:  # t
     assert f'<td class="num tested-n">{len(sw.POPULATION) - 3 + len(rolled) - unknown}</td>' \
         in page
     assert f'<td class="num untested-n">{3 + unknown}</td>' in page
-    for n, words in ((1, "effectifs trop faibles (moyenne de la fenêtre sous 1)"),
+    for n, words in ((1, "effectifs trop faibles (aucun fait avant cette période)"),
                      (1, "historique trop court"),
                      (1 + unknown, "pas de valeur publiée à cette période (absente ou secrète)")):
         assert f"{n} : {words}" in page
