@@ -38,6 +38,8 @@ def cell_map(catalog: Catalog, cell: Cell, alerts: list[dict[str, Any]]) -> byte
         return None
     base = {c for code in cell.scope for c in _base_codes(catalog, code, shapes)
             if c in shapes}
-    drawn = simplify({c: shapes[c] for c in base | alerted}, MAP_WIDTH)
-    return alerts_png({c: drawn[c] for c in base}, {c: drawn[c] for c in alerted},
-                      MAP_WIDTH)
+    # in code order: a set's order changes with each process's hash seed, and so would
+    # the drawing's bytes (both runners must write the same digest)
+    drawn = simplify({c: shapes[c] for c in sorted(base | alerted)}, MAP_WIDTH)
+    return alerts_png({c: drawn[c] for c in sorted(base)},
+                      {c: drawn[c] for c in sorted(alerted)}, MAP_WIDTH)

@@ -8,14 +8,21 @@ import base64
 import email
 import email.policy
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from digest_world import build_digest_site, recipient_cell, smtp_server
 from matplotlib.image import imread
+from review_site import write_contours
 
 from digests.channels import Message, email_bytes
+from factories import write_catalog
+
+REPO = Path(__file__).resolve().parents[2]
 
 ORANGE = np.array([0xE6, 0x55, 0x0D]) / 255
 
@@ -66,3 +73,28 @@ def test_no_contours_no_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     for message in sink.messages:
         body = message.get_body(("html",))
         assert body is not None and 'alt="Carte' not in body.get_content()
+
+
+def test_the_map_is_the_same_bytes_in_every_process(tmp_path: Path) -> None:
+    """Both runners (embedded, bus worker) must write the same digest: the map may not
+    depend on a process's string hash seed (the order of a set of codes)."""
+    root = write_catalog(tmp_path / "ws")
+    write_contours(root / "catalog")
+    script = (
+        "import hashlib, sys\n"
+        "from pathlib import Path\n"
+        "from digests.maps import cell_map\n"
+        "from veille.catalog import load_catalog\n"
+        "from veille.model import Cell\n"
+        "catalog = load_catalog(Path(sys.argv[1]))\n"
+        "cell = Cell(id='clspd-une', name='CLSPD', kind='clspd', scope=['99001', '99002'])\n"
+        "alerts = [{'territory': c} for c in ('Q-UN-NORD', 'Q-DEUX-EST', 'Q-UN-SUD')]\n"
+        "print(hashlib.sha256(cell_map(catalog, cell, alerts)).hexdigest())\n")
+    digests = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(root / "catalog")], capture_output=True,
+            text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)})
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1, digests
