@@ -66,7 +66,7 @@ class ConfirmTask:
     has_exposure: bool = True
     own_offset: np.ndarray | None = None  # gap tests: the series' own model
     own_mask: np.ndarray | None = None
-    prior: tuple[float, ...] | None = None  # pooled dispersion (c, alpha, d0), count families
+    prior: tuple[float, ...] | None = None  # pooled dispersion (c, alpha, d0, b), counts
     seasonal: bool = True  # seasonal levels in the baseline (`detectors.design.Layout.base`)
 
 

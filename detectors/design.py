@@ -179,7 +179,7 @@ class Prepared:
     gap_sign: np.ndarray  # +1 if the series sits above its parent, -1 below
     testable: np.ndarray  # (n, 4) bool, one column per TEST_KINDS
     seasonal: np.ndarray  # (n,) bool: the baseline has seasonal levels (`Layout.base`)
-    prior: np.ndarray | None = None  # (n, 3) pooled dispersion (c, alpha, df), see screen
+    prior: np.ndarray | None = None  # (n, 4) pooled dispersion (c, alpha, df, b), see screen
     untested: np.ndarray | None = None  # (n, 4) uint8 `detectors.untested.Untested` codes
     variance: np.ndarray | None = None  # (n, 7) the screen's `detectors.screen.VARIANCE`
 
@@ -232,7 +232,7 @@ def prepare(
     testable = untested == Untested.TESTED
     own_prior = None
     if prior is not None:
-        own_prior = np.zeros((idx.size, 3))
+        own_prior = np.zeros((idx.size, 4))
         for col, fam in enumerate((POISSON, BINOMIAL)):
             here = family == fam
             own_prior[here] = prior[idx[here], col]
