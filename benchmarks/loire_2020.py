@@ -45,6 +45,7 @@ from loire_pipeline import (
     small_commune_flags,
 )
 
+from detectors.explain import explain_series
 from veille.store.schema import detection_runs
 
 
@@ -105,18 +106,30 @@ def print_departement(rows: list[dict[str, str]], shifts: list[dict]) -> None:
               f"{f'{up}/{len(com) - up}':>20}")
 
 
-def print_targets(rows: list[dict[str, str]], shifts: list[dict]) -> None:
-    """The issue's targets: the big communes' 2020 falls flagged, the small communes'
-    flags per year."""
+def print_targets(result: Run, rows: list[dict[str, str]], shifts: list[dict]) -> None:
+    """The issue's targets: the big communes' 2020 falls flagged, each with its dip test's
+    p-value (confirmed, or the screen's) and the wave's first BH rejection bound, and the
+    small communes' flags per year."""
     falls = lockdown_falls(rows, shifts)
     print(f"\nCommunes of {BIG_COMMUNE:,} inhabitants or more: offence classes whose 2020 "
           "count fell 20 % or more below 2017-2019, and by more than 3 sqrt(mean)")
     print(f"  {'indicator':<34}{'commune':<9}{'pop':>8}{'2017-19':>9}{'2020':>7}"
-          f"{'change':>8}  flagged")
-    for f in falls:
-        print(f"  {f.indicator:<34}{f.commune:<9}{f.population:>8}{f.before:>9.0f}"
-              f"{f.in_2020:>7.0f}{(f.in_2020 / f.before - 1) * 100:>7.0f}%  "
-              f"{'yes' if f.flagged else 'no'}")
+          f"{'change':>8}  flagged  dip test")
+    with result.runtime.engine.connect() as conn:
+        for f in falls:
+            said = explain_series(conn, f.indicator, f.commune, "2020")
+            spike = said[0].tests[0] if said else None
+            if spike is None:
+                how = "no record"
+            elif spike.reason:
+                how = f"untested: {spike.reason}"
+            else:
+                p = spike.p if spike.p is not None else spike.screen_p
+                how = (f"p = {p:.2g} ({'confirmed' if spike.p is not None else 'screen'}; "
+                       f"BH's first rejection needs {said[0].q / said[0].m:.1e})")
+            print(f"  {f.indicator:<34}{f.commune:<9}{f.population:>8}{f.before:>9.0f}"
+                  f"{f.in_2020:>7.0f}{(f.in_2020 / f.before - 1) * 100:>7.0f}%  "
+                  f"{'yes' if f.flagged else 'no':<9}{how}")
     flagged = sum(f.flagged for f in falls)
     print(f"  flagged {flagged}/{len(falls)} (target: at least half)")
     flags = small_commune_flags(rows, shifts)
@@ -143,7 +156,7 @@ def main() -> None:
     print_shifts([s for s in shifts if s["period"] == "2020"], "Shifts recorded at 2020")
     print_shifts([s for s in shifts if s["period"] != "2020"], "Shifts recorded at other years")
     print_departement(rows, shifts)
-    print_targets(rows, shifts)
+    print_targets(result, rows, shifts)
 
     if args.zeros:
         wrong = run(args.workdir / "zeros", rows, zero_secrets=True)
