@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli.common import DEFAULT_WORKSPACE, WorkspaceOpt, console, open_workspace
-from detectors.explain import Explanation, explain_series, p_fr
+from detectors.explain import Explanation, explain_series, p_fr, threshold_words
 from detectors.untested import BY_CODE, REASON_FR, Untested, series_reason
 from veille.periods import label_fr
 from veille.store import series_tests as test_store
@@ -69,8 +69,7 @@ def _print(e: Explanation, title: str) -> None:
                       escape(str(how)))
     console.print(table)
     family = "famille de suivi" if e.follow else "vague"
-    threshold = (f"p ≤ {p_fr(e.threshold)}" if e.threshold > 0
-                 else f"aucun test rejeté ; il fallait p ≤ q/m = {p_fr(e.needed)}")
+    threshold = "".join(threshold_words(e))
     console.print(f"Seuil de Benjamini-Hochberg de la {family} : {threshold} "
                   f"({e.m} tests, q = {p_fr(e.q)}) ; seuil du tri : {p_fr(e.cutoff)}.")
     console.print(escape(e.variance))

@@ -6,6 +6,12 @@ each tested or why not, its screen and confirmed p-values and q-value; the wave'
 Benjamini-Hochberg threshold (the news family, or the follow-up family of a series holding a
 running shift) and the variance the tests used. Nothing is recomputed, so the answer is the
 wave's, whatever was delivered since. ``veille explain`` and the site's explain page show it.
+
+What a series needed is not the largest p the family rejected: with m tests and R
+rejections at level q, a test whose p-value is at most q (R + 1) / m is rejected whatever
+the others' (its family's R + 1 smallest p-values all pass q (R + 1) / m), so that is the
+value told, with its rank ("la 2e rejetée"). Waves recorded before explain_0002 have no R:
+their explanation names the largest p rejected, as it did, or q / m when none was.
 """
 
 from __future__ import annotations
@@ -59,7 +65,8 @@ class Explanation:
     m: int  # tests in the series' family
     q: float
     threshold: float  # largest p the family rejected (0: none)
-    needed: float  # a p-value at or below this was reported
+    rejected: int | None  # the family's rejections (None: a wave before explain_0002)
+    needed: float  # a p-value at or below this was reported: q (R + 1) / m
     cutoff: float | None  # the screen's
     variance: str
     verdict: str
@@ -75,9 +82,12 @@ def explain(block: Block, row: int, run: dict[str, Any]) -> Explanation:
     if follow:
         m, threshold = int(run.get("n_follow_tests") or 0), float(run.get("follow_threshold")
                                                                     or 0.0)
+        rejected = run.get("n_follow_rejected")
     else:
         m, threshold = int(run["n_tests"]), float(run.get("bh_threshold") or 0.0)
-    needed = threshold if threshold > 0 else (q / m if m else 0.0)
+        rejected = run.get("n_rejected")
+    rejected = None if rejected is None else int(rejected)
+    needed = needed_p(q, m, rejected, threshold)
     cutoff = _num(run.get("screen_cutoff"))
     details = {d["test"]: d for d in block.details if int(d["row"]) == row}
     lines = [_line(kind, int(untested[j]), a, row, j, details.get(kind))
@@ -89,10 +99,41 @@ def explain(block: Block, row: int, run: dict[str, Any]) -> Explanation:
         indicator=block.indicator, territory=str(a["territory"][row]), period=block.period,
         delivery_id=block.delivery_id, tested=tested, reported=reported,
         reason=None if tested else REASON_FR[Untested(reason_code)], tests=lines,
-        follow=follow, m=m, q=q, threshold=threshold, needed=needed, cutoff=cutoff,
-        variance=variance_words(a["variance"][row]),
-        verdict=_verdict(lines, tested, reason_code, follow, m, q, threshold, needed, cutoff),
+        follow=follow, m=m, q=q, threshold=threshold, rejected=rejected, needed=needed,
+        cutoff=cutoff, variance=variance_words(a["variance"][row]),
+        verdict=_verdict(lines, tested, reason_code, follow, m, q, threshold, rejected,
+                         needed, cutoff),
     )
+
+
+def needed_p(q: float, m: int, rejected: int | None, threshold: float = 0.0) -> float:
+    """The p-value at or below which a test of a family of ``m`` tests, ``rejected`` of them
+    rejected by Benjamini-Hochberg at ``q``, would have been rejected: q (R + 1) / m (0 for an
+    empty family). ``rejected`` unknown (a wave before explain_0002): the family's largest
+    rejected p, ``threshold`` (sufficient too, but lower), or q / m when it rejected none."""
+    if m <= 0:
+        return 0.0
+    if rejected is None:
+        return threshold if threshold > 0 else q / m
+    return q * (rejected + 1) / m
+
+
+def rank_fr(n: int) -> str:
+    """A French ordinal, feminine (« la 1re », « la 2e »)."""
+    return "1re" if n == 1 else f"{n}e"
+
+
+def threshold_words(e: Explanation) -> tuple[str, str]:
+    """The family's rule as (words, then the p-value a series needed), in step for
+    ``veille explain`` and the site (which shows the p-value in bold)."""
+    n = e.rejected
+    if n == 0 or (n is None and e.threshold <= 0):
+        return "aucun test rejeté ; il fallait p ≤ q/m = ", p_fr(e.needed)
+    if n is None:  # a wave before explain_0002: its largest p rejected, as it was told
+        return "p ≤ ", p_fr(e.threshold)
+    tests = f"{n} test{'s' if n > 1 else ''} rejeté{'s' if n > 1 else ''}"
+    return (f"{tests} (p ≤ {p_fr(e.threshold)}) ; pour être le {n + 1}e, il fallait "
+            f"p ≤ q × {n + 1}/m = ", p_fr(e.needed))
 
 
 def _line(kind: str, code: int, a: dict[str, np.ndarray], row: int, j: int,
@@ -111,11 +152,16 @@ def _line(kind: str, code: int, a: dict[str, np.ndarray], row: int, j: int,
 
 
 def _verdict(lines: list[TestLine], tested: bool, code: int, follow: bool, m: int,
-             q: float, threshold: float, needed: float, cutoff: float | None) -> str:
+             q: float, threshold: float, rejected: int | None, needed: float,
+             cutoff: float | None) -> str:
     family = ("famille de suivi (la série porte une évolution en cours)" if follow
               else "vague")
-    rule = f"seuil de Benjamini-Hochberg de la {family} : p ≤ {p_fr(needed)} ({m} tests, " \
-           f"q = {p_fr(q)})"
+    counts = f"{m} tests, q = {p_fr(q)}"
+    # what the series needed, and its rank among the family's rejections when R is known
+    rank = (None if rejected is None else
+            f"la {rank_fr(rejected + 1)} rejetée de la {'famille de suivi' if follow else 'vague'}")
+    need = f"p ≤ {p_fr(needed)}" + (f" ({rank})" if rank else "")
+    rule = f"seuil de Benjamini-Hochberg de la {family}"
     if not tested:
         return (f"Non testée à cette vague : {REASON_FR[Untested(code)]}. Aucun de ses quatre "
                 "tests n'a pu être fait ; elle n'entre pas dans le décompte des tests.")
@@ -123,15 +169,17 @@ def _verdict(lines: list[TestLine], tested: bool, code: int, follow: bool, m: in
     hits = [t for t in done if t.status == "reported"]
     if hits:
         best = min(hits, key=lambda t: t.p or 1.0)
+        top = threshold if threshold > 0 else needed
         return (f"Signalée : {best.label}, p = {p_fr(best.p)} (q = {p_fr(best.q)}), sous le "
-                f"{rule}.")
+                f"{rule} : p ≤ {p_fr(top)} ({counts}).")
     if done:
         best = min(done, key=lambda t: t.p or 1.0)
         p = best.p or 1.0
         ratio = p / needed if needed > 0 else math.inf
         times = fmt(ratio, digits=0 if ratio >= 10 else 1)
         text = (f"Non signalée : sa plus petite p-valeur, {best.label} p = {p_fr(p)}, est "
-                f"au-dessus du {rule} ; il l'aurait fallu {times} fois plus petite.")
+                f"au-dessus du {rule} ({counts}) : il aurait fallu {need}, soit une "
+                f"p-valeur {times} fois plus petite.")
         if p <= q:
             text += (f" Seule, elle passerait q = {p_fr(q)} : c'est le nombre de tests de la "
                      "vague qui l'arrête (contrôle des fausses alertes).")
@@ -141,7 +189,8 @@ def _verdict(lines: list[TestLine], tested: bool, code: int, follow: bool, m: in
     return (f"Non signalée : au tri, sa plus petite p-valeur approchée ({best.label}, "
             f"p ≈ {p_fr(best.screen_p)}) était au-dessus du seuil du tri "
             f"({p_fr(cutoff)}) ; aucun de ses tests n'est allé jusqu'à la confirmation "
-            f"(statsmodels). Il aurait fallu p ≤ {p_fr(needed)} ({m} tests, q = {p_fr(q)}).")
+            f"(statsmodels). Il aurait fallu p ≤ {p_fr(needed)} "
+            f"({f'{rank} ; ' if rank else ''}{counts}).")
 
 
 def variance_words(row: np.ndarray) -> str:

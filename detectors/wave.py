@@ -151,8 +151,10 @@ def confirm_tasks(
 class Judgement:
     """Benjamini-Hochberg's verdict on a wave: per confirmed test (in (row, test kind)
     order) its q-value and whether it is rejected, in the news family or, for a series
-    holding a running shift, the follow-up family; each family's size and threshold (the
-    largest p-value it rejects, 0 when none) — what explains a series' fate."""
+    holding a running shift, the follow-up family; each family's size, threshold (the
+    largest p-value it rejects, 0 when none) and number of rejections — what explains a
+    series' fate: a test of a family of m tests with R rejections is rejected whenever its
+    p-value is at most q (R + 1) / m (`detectors.explain`)."""
 
     outcomes: list[TestOutcome]
     qvalues: np.ndarray
@@ -163,6 +165,8 @@ class Judgement:
     m_follow: int
     follow_threshold: float
     q: float
+    n_rejected: int  # the news family's rejections (over its m tests)
+    n_follow_rejected: int
 
 
 def judge(outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
@@ -187,9 +191,9 @@ def judge(outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
     pvals = np.ones(max(n_tests, len(ordered)))
     pvals[: len(ordered)] = np.where(follow, 1.0, observed)
     reject, qvalues = benjamini_hochberg(pvals, q)
-    threshold = bh_threshold(pvals, q)
+    threshold, n_rejected = bh_threshold(pvals, q), int(reject.sum())
     reject, qvalues = reject[: len(ordered)], qvalues[: len(ordered)]
-    m_follow, follow_threshold = 0, 0.0
+    m_follow, follow_threshold, n_follow_rejected = 0, 0.0, 0
     if follow.any() and running is not None:
         p_follow = np.ones(max(int(running.sum()) * len(TEST_KINDS), int(follow.sum())))
         p_follow[: follow.sum()] = observed[follow]
@@ -197,8 +201,9 @@ def judge(outcomes: list[TestOutcome], n_tests: int, q: float = 0.05,
         reject[follow] = rej_f[: follow.sum()]
         qvalues[follow] = q_f[: follow.sum()]
         m_follow, follow_threshold = p_follow.size, bh_threshold(p_follow, q)
+        n_follow_rejected = int(rej_f.sum())
     return Judgement(ordered, qvalues, reject, follow, int(pvals.size), threshold, m_follow,
-                     follow_threshold, q)
+                     follow_threshold, q, n_rejected, n_follow_rejected)
 
 
 def findings_of(batch: SeriesBatch, judgement: Judgement) -> list[Finding]:

@@ -102,7 +102,9 @@ def run_summary(tests: SeriesTests, judgement: Judgement | None) -> dict[str, An
                                screen_cutoff=_num(tests.cutoff))
     if judgement is not None:
         out.update(bh_threshold=judgement.threshold, n_follow_tests=judgement.m_follow,
-                   follow_threshold=judgement.follow_threshold)
+                   follow_threshold=judgement.follow_threshold,
+                   n_rejected=judgement.n_rejected,
+                   n_follow_rejected=judgement.n_follow_rejected)
     return out
 
 

@@ -6,6 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from veille.store import migrate
+from veille.store.database import alembic_config
 
 TERRITORIES = """code;kind;name;parent;population
 299000001;epci;Agglo Test;;20000
@@ -90,3 +96,15 @@ def caf_file(folder: Path, month: str, rows: dict[str, tuple[str, str, str]] | N
     path = folder / (name or f"caf_{month}.csv")
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
     return path
+
+
+def store_before(engine: Engine, target: str) -> Config:
+    """The store migrated to the latest schema, then taken down to ``target`` (e.g.
+    ``"keys@-1"``: as it was before that branch's last migration); the Alembic config, to
+    go down or up again."""
+    migrate(engine)
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, target)
+    return config

@@ -57,6 +57,10 @@ def test_saint_etienne_2020_thefts_are_explained_from_the_wave(loire) -> None:  
         assert (line.screen_p is None) == bool(np.isnan(stored))
         assert line.screen_p is None or line.screen_p == pytest.approx(float(stored))
     assert e.threshold == wave["bh_threshold"] and e.m == wave["n_tests"]
+    # what a series needed is q (R + 1) / m, above the largest p the wave rejected
+    assert e.rejected == wave["n_rejected"] is not None
+    assert e.needed == pytest.approx(wave["q"] * (wave["n_rejected"] + 1) / wave["n_tests"])
+    assert e.needed > e.threshold
     # five years (2016-2020) allow the dip test only, and say so for the other three
     assert e.tests[0].status in ("screened_out", "not_rejected", "reported")
     assert {t.reason for t in e.tests[1:]} == {"historique trop court"}

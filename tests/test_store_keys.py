@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
@@ -20,12 +19,11 @@ from cli.common import console
 from cli.main import app
 from connectors.ingest import ingest
 from connectors.receive import receive
-from factories import QUARTIERS, caf_file, write_catalog
+from factories import QUARTIERS, caf_file, store_before, write_catalog
 from veille.clock import FixedClock
 from veille.events import ObservationsRecorded
 from veille.runtime import open_runtime
 from veille.store import deliveries, make_engine, migrate
-from veille.store.database import alembic_config
 from veille.store.integrity import DEDUPE_SQL, DuplicateKeys
 from veille.store.schema import observations
 
@@ -121,11 +119,7 @@ def test_two_ingest_stages_racing_record_the_delivery_once(tmp_path: Path, db_ur
 def test_a_migration_meeting_doubled_rows_says_so_and_changes_nothing(
         tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(db_url)
-    migrate(engine)
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:  # the store as it was before keys_0001 ...
-        config.attributes["connection"] = conn
-        command.downgrade(config, "keys@-1")
+    store_before(engine, "keys@-1")  # the store as it was before keys_0001 ...
     with engine.begin() as conn:  # ... where a race had doubled a delivery's rows
         delivery = _delivery(conn, "e" * 64)
         for _ in range(2):

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from detectors.explain import explain_series, p_fr
+from detectors.explain import explain_series, p_fr, threshold_words
 from review.auth import User, current_user, require
 from review.site import render, runtime_of
 from veille.store import series_tests as test_store
@@ -33,4 +33,5 @@ def explanation(request: Request, indicator: str, territory: str,
     return render(request, "explain.html", user=user, found=found, periods=periods,
                   period=periode or (found[0].period if found else ""),
                   indicator=catalog.indicators[indicator],
-                  territory=catalog.territories[territory], p_fr=p_fr)
+                  territory=catalog.territories[territory], p_fr=p_fr,
+                  threshold_words=threshold_words)

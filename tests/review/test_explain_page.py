@@ -80,7 +80,11 @@ def test_explain_page_shows_the_stored_tests_and_the_threshold(analyst) -> None:
     row = block.row(sw.BIG)
     for p in dense(block.arrays, block.details)["p"][row, :3]:
         assert f'<td class="num p-value">{p_fr(float(p))}</td>' in html
-    assert f"p ≤ <strong>{p_fr(run['bh_threshold'])}</strong>" in html
+    # the largest p rejected, then what a series needed: q (R + 1) / m
+    r = run["n_rejected"]
+    assert f"rejeté{'s' if r > 1 else ''} (p ≤ {p_fr(run['bh_threshold'])})" in html
+    assert f"p ≤ q × {r + 1}/m = <strong>{p_fr(0.05 * (r + 1) / run['n_tests'])}</strong>" \
+        in html
     assert f"({run['n_tests']} tests, q = 0,05)" in html
     assert "Variance utilisée : Comptage (quasi-Poisson)" in html
 

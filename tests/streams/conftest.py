@@ -260,7 +260,8 @@ class Pipeline:
                       "method, baseline, explained_by, status, detected_at from shifts",
             "detection_runs": "select delivery_id, period, n_series, n_tests, n_candidates, "
                               "n_shifts, n_tested, cast(untested as text), bh_threshold, "
-                              "n_follow_tests, follow_threshold, screen_cutoff "
+                              "n_follow_tests, follow_threshold, screen_cutoff, "
+                              "n_rejected, n_follow_rejected "
                               "from detection_runs",
             "alerts": "select dedup_key, cell_id, status, severity, message, shift_id, "
                       "revision, raised_at, cast(basis as text) from alerts",

@@ -185,6 +185,9 @@ detection_runs = Table(
     Column("n_follow_tests", Integer),  # the follow-up family's m
     Column("follow_threshold", Float),
     Column("screen_cutoff", Float),
+    # explain_0002: each family's rejections (a test is rejected at p <= q (R + 1) / m)
+    Column("n_rejected", Integer),  # the news family's R (None: a wave before explain_0002)
+    Column("n_follow_rejected", Integer),  # the follow-up family's
 )
 
 series_tests = Table(
