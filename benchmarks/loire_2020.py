@@ -126,7 +126,7 @@ def print_targets(result: Run, rows: list[dict[str, str]], shifts: list[dict]) -
             else:
                 p = spike.p if spike.p is not None else spike.screen_p
                 how = (f"p = {p:.2g} ({'confirmed' if spike.p is not None else 'screen'}; "
-                       f"BH's first rejection needs {said[0].q / said[0].m:.1e})")
+                       f"the wave's BH needed {said[0].needed:.1e})")
             print(f"  {f.indicator:<34}{f.commune:<9}{f.population:>8}{f.before:>9.0f}"
                   f"{f.in_2020:>7.0f}{(f.in_2020 / f.before - 1) * 100:>7.0f}%  "
                   f"{'yes' if f.flagged else 'no':<9}{how}")
