@@ -66,16 +66,24 @@ def dispersion_prior(
     out = np.zeros((batch.n_series, 2, 4))
     for rows, pick in indicator_rows(batch, sample):
         prep = prepare(batch, layout, pick, seasonal=seasonal)
-        # The tested period is left out: a shock common to the territories (a lockdown)
-        # would otherwise widen everyone's variance and hide itself.
-        prep.mask[:, -1] = False
         design = Design.of(layout, bool(prep.seasonal[0]))  # one decision per indicator
+        tested = prep.mask[:, -1].copy()
         for col, family in enumerate((POISSON, BINOMIAL)):
             sel = np.flatnonzero((prep.family == family) & prep.testable[:, :3].any(axis=1))
             if sel.size < POOL_MIN:
                 continue
+            whole, _ = kept_fit(family, prep, sel, layout, design)
+            spread = fit_prior(*null_dispersion(whole))
+            # The relation is fitted without the tested period: a shock common to the
+            # territories (a lockdown) would otherwise widen everyone's variance and hide
+            # itself. Its prior df come from the whole window: with one point fewer, an
+            # annual series' two or three df drown the territories' differences in the
+            # chi2's own noise, and d0 would trust the relation blindly.
+            prep.mask[:, -1] = False
             fit, _ = kept_fit(family, prep, sel, layout, design)
-            coef = fit_prior(*null_dispersion(fit))
+            prep.mask[:, -1] = tested
+            coef = fit_prior(*null_dispersion(fit),
+                             d0=None if spread is None else float(spread[2]))
             if coef is not None:
                 out[rows, col] = coef
     return out
@@ -97,7 +105,8 @@ def series_level(family: int, y: np.ndarray, trials: np.ndarray, mask: np.ndarra
     return (src * m).sum(axis=-1) / np.maximum(m.sum(axis=-1), 1.0)
 
 
-def fit_prior(s2: np.ndarray, d: np.ndarray, level: np.ndarray) -> np.ndarray | None:
+def fit_prior(s2: np.ndarray, d: np.ndarray, level: np.ndarray,
+              d0: float | None = None) -> np.ndarray | None:
     """The indicator's mean-variance relation and its prior df: (c, alpha, d0, b) or None.
 
     The dispersion of a count over its family's variance grows with the level as a power,
@@ -111,7 +120,8 @@ def fit_prior(s2: np.ndarray, d: np.ndarray, level: np.ndarray) -> np.ndarray | 
     negative-binomial line through the villages puts a city at 15. The curve is fitted to
     the series' log dispersions, each corrected for the bias of the log of a chi2 (limma's
     moment estimator, Smyth 2004), by non-linear least squares, and the spread of the
-    residuals beyond their sampling variance gives the prior df d0, as in limma-trend."""
+    residuals beyond their sampling variance gives the prior df d0, as in limma-trend (or
+    ``d0`` is given: `dispersion_prior` takes it from the whole window)."""
     from scipy.optimize import least_squares
     from scipy.special import digamma, polygamma
 
@@ -126,13 +136,14 @@ def fit_prior(s2: np.ndarray, d: np.ndarray, level: np.ndarray) -> np.ndarray | 
     def resid(theta: np.ndarray) -> np.ndarray:
         return e - np.log(theta[0] + theta[1] * x ** theta[2])
 
-    c0 = float(np.exp(np.median(e)))
+    c0 = max(1.0, float(np.exp(np.median(e))))
     fit = least_squares(resid, x0=np.array([c0, 0.1 * c0, 0.5]),
-                        bounds=([1e-3, 0.0, 0.0], [np.inf, np.inf, 1.0]))
+                        bounds=([1.0, 0.0, 0.0], [np.inf, np.inf, 1.0]))
     c, a, b = (float(v) for v in fit.x)
     res = resid(fit.x)
-    excess = float((res**2).sum() / max(res.size - 3, 1) - polygamma(1, d / 2).mean())
-    d0 = MAX_PRIOR_DF if excess <= 0 else min(MAX_PRIOR_DF, 2 * _trigamma_inverse(excess))
+    if d0 is None:
+        excess = float((res**2).sum() / max(res.size - 3, 1) - polygamma(1, d / 2).mean())
+        d0 = MAX_PRIOR_DF if excess <= 0 else min(MAX_PRIOR_DF, 2 * _trigamma_inverse(excess))
     # The trend is of E[log sigma^2]; limma's s0^2 (sigma^2 ~ s0^2 d0 / chi2_d0) is below it.
     shift = float(np.exp(digamma(d0 / 2) - np.log(d0 / 2)))
     return np.array([c * shift, a * shift / scale**b, d0, b])
