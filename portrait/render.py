@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from portrait import pdftext
 from portrait.maps import MapSet
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
@@ -102,6 +103,7 @@ def render_pdf(html: str, target: Path | None = None) -> bytes:
     """PDF bytes of a rendered portrait (and written to ``target`` if given)."""
     from weasyprint import HTML
 
+    pdftext.install()  # the charts' and maps' labels laid out whole, not letter by letter
     pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     assert pdf is not None
     if target is not None:
