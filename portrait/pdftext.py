@@ -14,10 +14,12 @@ goes to WeasyPrint's own function. If WeasyPrint's SVG module does not look as e
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from math import inf
 from typing import Any
 
+ANCHOR = "data-whole-anchor"  # text-anchor, for whole_text to apply (see anchored_whole)
 PER_LETTER = ("dx", "dy", "rotate", "textLength", "letter-spacing", "dominant-baseline",
               "alignment-baseline", "display-anchor")
 _installed: dict[str, Any] = {}
@@ -47,6 +49,26 @@ def install() -> bool:
     # draw_node compares TAGS.get(tag) with its own ``text`` to shift anchored texts
     svg.text = text  # type: ignore[attr-defined]
     return True
+
+
+_TEXT_TAG = re.compile(r"<text\b([^>]*)>")
+
+
+def anchored_whole(svg: str) -> str:
+    """``svg`` with the ``text-anchor`` of its simple texts (those ``whole_text`` draws)
+    renamed ``data-whole-anchor``: ``whole_text`` then shifts the text by its own width,
+    where WeasyPrint would draw it into a separate PDF group (one object per label) to
+    measure and move it. Only once ``install()`` returned True."""
+
+    def rename(match: re.Match[str]) -> str:
+        attributes = match.group(1)
+        if ("text-anchor=" not in attributes
+                or any(f" {key}=" in attributes for key in PER_LETTER)
+                or re.search(r' [xy]="[^"]*\s[^"]*"', attributes)):
+            return match.group(0)
+        return "<text" + attributes.replace(" text-anchor=", f" {ANCHOR}=") + ">"
+
+    return _TEXT_TAG.sub(rename, svg)
 
 
 def _simple(node: Any) -> bool:
@@ -98,6 +120,11 @@ def whole_text(svg: Any, node: Any, font_size: float) -> None:
     if "y" in attrib:
         svg.cursor_d_position[1] = 0
     x_position = x + svg.cursor_d_position[0]
+    anchor = attrib.get(ANCHOR)
+    if anchor == "end":
+        x_position -= width
+    elif anchor == "middle":
+        x_position -= width / 2
     y_position = y + svg.cursor_d_position[1]
     svg.cursor_position = x + width, y
     node.text_bounding_box = extend_bounding_box(

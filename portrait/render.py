@@ -105,8 +105,9 @@ def render_pdf(html: str, target: Path | None = None) -> bytes:
     """PDF bytes of a rendered portrait (and written to ``target`` if given)."""
     from weasyprint import HTML
 
-    pdftext.install()  # the charts' and maps' labels laid out whole, not letter by letter
-    short, images = _charts_by_reference(html)
+    # the charts' and maps' labels laid out whole, not letter by letter
+    whole = pdftext.install()
+    short, images = _charts_by_reference(html, pdftext.anchored_whole if whole else None)
     pdf = HTML(string=short, base_url=str(TEMPLATES),
                url_fetcher=_fetcher(images)).write_pdf()
     assert pdf is not None
@@ -120,11 +121,13 @@ _DATA_SVG = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
 _SCHEME = "veille-svg:"
 
 
-def _charts_by_reference(html: str) -> tuple[str, dict[str, bytes]]:
+def _charts_by_reference(html: str, adapt: Callable[[str], str] | None = None,
+                         ) -> tuple[str, dict[str, bytes]]:
     """The HTML with each inline SVG image (the trend charts' data URIs, 3 of the 4.6 MB)
     replaced by a short reference, and the images by reference: WeasyPrint's HTML parser
     then reads a few kilobytes of attributes instead of megabytes of base64. References are
-    numbered in order of first appearance; the same image is one reference."""
+    numbered in order of first appearance; the same image is one reference; ``adapt``
+    rewrites each image's SVG for the PDF (``pdftext.anchored_whole``)."""
     images: dict[str, bytes] = {}
     names: dict[str, str] = {}
 
@@ -133,7 +136,8 @@ def _charts_by_reference(html: str) -> tuple[str, dict[str, bytes]]:
         name = names.get(data)
         if name is None:
             name = names[data] = f"{_SCHEME}{len(names)}"
-            images[name] = base64.b64decode(data)
+            svg = base64.b64decode(data)
+            images[name] = adapt(svg.decode()).encode() if adapt else svg
         return f'src="{name}"'
 
     return _DATA_SVG.sub(refer, html), images

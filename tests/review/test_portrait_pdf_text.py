@@ -79,9 +79,12 @@ def test_the_pdf_has_the_labels_where_weasyprint_put_them_letter_by_letter(
     letters = tmp_path / "letters.pdf"
     with monkeypatch.context() as patch:  # every text drawn letter by letter
         patch.setattr(pdftext, "_simple", lambda node: False)
+        patch.setattr(pdftext, "anchored_whole", lambda svg: svg)
         render_pdf(html, letters)
     fast, slow = _words(whole), _words(letters)
     assert [w for w, _, _ in fast] == [w for w, _, _ in slow]
+    # the right-aligned labels (lowest, highest, last year) moved by their own width
+    assert sum(w in ("118", "2025") for w, _, _ in fast) == 4
     for (word, x, y), (_, x0, y0) in zip(fast, slow, strict=True):
         assert abs(x - x0) < 0.6 and abs(y - y0) < 0.6, word  # kerning moves a little
     words = [w for w, _, _ in fast]
