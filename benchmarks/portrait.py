@@ -24,7 +24,7 @@ to back; "HTML + PDF" is build + render + PDF, the 30 s target):
 28-32 % less time at equal load, so about 29 s on an idle machine (not measured: the machine
 was never idle during the session). Where the PDF's time went (cProfile, before): a third in
 WeasyPrint's SVG texts, which it lays out and draws letter by letter (14,077 labels, 75,070
-letters: 1,140 trend charts and 90 maps), the rest in HTML parsing (6.5 MB, 4.7 MB of it
+letters: 1,140 trend charts and 90 maps), the rest in HTML parsing (6.5 MB, 5.5 MB of it
 base64), CSS, layout and the other SVG elements. What was kept: ``portrait.pdftext`` lays
 a simple label out whole (-25 % of the PDF); the charts handed to WeasyPrint by reference
 instead of data URIs (a short HTML to parse); right-aligned labels shifted by their own
