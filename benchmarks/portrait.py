@@ -17,20 +17,23 @@ to back; "HTML + PDF" is build + render + PDF, the 30 s target):
                                previous session's run);
                                PDF 3.7 MB, HTML 6.5 MB
     after                      4.0 + 29.8 = 33.8 s [4.0]; 4.2 + 30.6 = 34.8 s (CPU 32.5 s)
-                               [2.9]; 5.0 + 31.9 = 36.9 s [2.1-3.2]; 3.5 + 27.3 = 30.8 s
+                               [2.9]; 5.0 + 31.9 = 36.9 s [2.1-3.2]; 5.7 + 32.7 = 38.4 s (CPU
+                               37.8 s) [2.1-2.5]; 3.5 + 27.3 = 30.8 s
                                [1.1] before the last step below; PDF 1.1 MB, HTML 4.6 MB;
                                PDF byte for byte the same from run to run
 
-28-32 % less time at equal load, so about 29 s on an idle machine (not measured: the machine
-was never idle during the session). Where the PDF's time went (cProfile, before): a third in
-WeasyPrint's SVG texts, which it lays out and draws letter by letter (14,077 labels, 75,070
-letters: 1,140 trend charts and 90 maps), the rest in HTML parsing (6.5 MB, 5.5 MB of it
-base64), CSS, layout and the other SVG elements. What was kept: ``portrait.pdftext`` lays
-a simple label out whole (-25 % of the PDF); the charts handed to WeasyPrint by reference
-instead of data URIs (a short HTML to parse); right-aligned labels shifted by their own
-width instead of one PDF group each (6,780 groups: the PDF from 3.5 MB to 1.1 MB). Tried
-and neutral: the panels with fewer SVG elements (one path for the guides, one for the axes,
-no groups; kept for the smaller HTML)."""
+28-32 % less time at equal load in the back-to-back pairs, so about 29-30 s on an idle
+machine (not measured: the machine was never idle during the session, and the same code's
+CPU time varied from 32 to 38 s with the neighbour's work). Where the PDF's time went
+(cProfile, before): a third in WeasyPrint's SVG texts, which it lays out and draws letter
+by letter (14,077 labels, 75,070 letters: 1,140 trend charts and 90 maps), the rest in
+HTML parsing (6.5 MB, 5.5 MB of it base64), CSS, layout and the other SVG elements. What
+was kept: ``portrait.pdftext`` lays a simple label out whole (-25 % of the PDF); the
+charts handed to WeasyPrint by reference instead of data URIs (a short HTML to parse);
+right-aligned labels shifted by their own width instead of one PDF group each (6,780
+groups: the PDF from 3.5 MB to 1.1 MB). Tried and neutral: the panels with fewer SVG
+elements (one path for the guides, one for the axes, no groups; kept for the smaller
+HTML)."""
 
 from __future__ import annotations
 
