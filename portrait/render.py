@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from portrait import pdftext
 from portrait.maps import MapSet
 from portrait.model import IndicatorLine, Note, Portrait
 from veille.model import IndicatorKind
@@ -102,12 +105,67 @@ def render_pdf(html: str, target: Path | None = None) -> bytes:
     """PDF bytes of a rendered portrait (and written to ``target`` if given)."""
     from weasyprint import HTML
 
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    # the charts' and maps' labels laid out whole, not letter by letter
+    whole = pdftext.install()
+    short, images = _charts_by_reference(html, pdftext.anchored_whole if whole else None)
+    pdf = HTML(string=short, base_url=str(TEMPLATES),
+               url_fetcher=_fetcher(images)).write_pdf()
     assert pdf is not None
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(pdf)
     return pdf
+
+
+_DATA_SVG = re.compile(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
+_SCHEME = "veille-svg:"
+
+
+def _charts_by_reference(html: str, adapt: Callable[[str], str] | None = None,
+                         ) -> tuple[str, dict[str, bytes]]:
+    """The HTML with each inline SVG image (the trend charts' data URIs, 3 of the 4.6 MB)
+    replaced by a short reference, and the images by reference: WeasyPrint's HTML parser
+    then reads a few kilobytes of attributes instead of megabytes of base64. References are
+    numbered in order of first appearance; the same image is one reference; ``adapt``
+    rewrites each image's SVG for the PDF (``pdftext.anchored_whole``)."""
+    images: dict[str, bytes] = {}
+    names: dict[str, str] = {}
+
+    def refer(match: re.Match[str]) -> str:
+        data = match.group(1)
+        name = names.get(data)
+        if name is None:
+            name = names[data] = f"{_SCHEME}{len(names)}"
+            svg = base64.b64decode(data)
+            images[name] = adapt(svg.decode()).encode() if adapt else svg
+        return f'src="{name}"'
+
+    return _DATA_SVG.sub(refer, html), images
+
+
+def _fetcher(images: dict[str, bytes]) -> Any:
+    """WeasyPrint's URL fetcher, serving ``images`` by their reference (WeasyPrint 70's
+    fetcher class, or before it a function returning a dict)."""
+    from weasyprint import urls
+
+    fetcher_class = getattr(urls, "URLFetcher", None)
+    if fetcher_class is not None:
+        response = urls.URLFetcherResponse
+
+        class Fetcher(fetcher_class):  # type: ignore[misc, valid-type]
+            def fetch(self, url: str, headers: Any = None) -> Any:
+                if url in images:
+                    return response(url, images[url], {"Content-Type": "image/svg+xml"})
+                return super().fetch(url, headers)
+
+        return Fetcher()
+
+    def fetch(url: str) -> Any:
+        if url in images:
+            return {"string": images[url], "mime_type": "image/svg+xml", "redirected_url": url}
+        return urls.default_url_fetcher(url)
+
+    return fetch
 
 
 def write_portrait(portrait: Portrait, folder: Path, *, pdf: bool = True) -> dict[str, Path]:

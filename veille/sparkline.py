@@ -79,14 +79,7 @@ def sparkline(values: Values, *, marked: int | None = None,
 
 
 PANEL_W, PANEL_H, AXIS_W, LABEL_W, FOOT = 150, 34, 40, 70, 12
-
-
-def _text(x: float, y: float, text: str, *, size: float = 7, anchor: str = "start",
-          colour: str = "#555", bold: bool = False) -> str:
-    weight = ' font-weight="bold"' if bold else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}" '
-            f'fill="{colour}" font-family="DejaVu Sans, Arial, sans-serif"{weight}>'
-            f'{escape(text)}</text>')
+FONT = "DejaVu Sans, Arial, sans-serif"
 
 
 def panels(series: Sequence[tuple[str, str, Values]], first: str, last: str,
@@ -95,39 +88,60 @@ def panels(series: Sequence[tuple[str, str, Values]], first: str, last: str,
     territory first), each on its own vertical scale so a neighbourhood's change is not flattened by
     the agglomeration's level; each panel's lowest and highest values written on its axis,
     its last published value and name at its end, the first and last years under the
-    last panel. None when this territory has fewer than two published points."""
+    last panel. None when this territory has fewer than two published points.
+
+    Drawn with few SVG elements (the portrait has a thousand of these, and WeasyPrint's
+    cost is per element): all the panels' guide lines in one path, their axes in another,
+    no groups or transforms; text attributes shared on one group."""
     if not series or sum(v is not None for v in series[0][2]) < 2:
         return None
     shown = [(name, colour, values) for name, colour, values in series
              if sum(v is not None for v in values) >= 2]
     width = AXIS_W + PANEL_W + LABEL_W
     height = len(shown) * (PANEL_H + 2) + FOOT
-    parts: list[str] = []
+    guides: list[str] = []
+    axes: list[str] = []
+    curves: list[str] = []
+    texts: list[str] = []
     for i, (name, colour, values) in enumerate(shown):
         top = i * (PANEL_H + 2)
-        x, y = _scale([values], [], PANEL_W, PANEL_H, len(values))
+        sx, sy = _scale([values], [], PANEL_W, PANEL_H, len(values))
+
+        def x(j: int, sx: XScale = sx) -> float:
+            return AXIS_W + sx(j)
+
+        def y(v: float, sy: YScale = sy, top: int = top) -> float:
+            return top + sy(v)
+
         low = min(v for v in values if v is not None)
         high = max(v for v in values if v is not None)
-        parts.append(f'<g transform="translate({AXIS_W} {top})">'
-                     f'<line x1="0" y1="{y(high):.1f}" x2="{PANEL_W}" y2="{y(high):.1f}" '
-                     f'stroke="#e3e3e3" stroke-width="0.6"/>'
-                     f'<line x1="0" y1="{y(low):.1f}" x2="{PANEL_W}" y2="{y(low):.1f}" '
-                     f'stroke="#e3e3e3" stroke-width="0.6"/>'
-                     f'<line x1="0" y1="0" x2="0" y2="{PANEL_H}" stroke="#999" '
-                     f'stroke-width="0.6"/>'
-                     f'{_path(values, x, y, colour, 1.4)}')
+        guides.append(f"M{AXIS_W} {y(high):.1f}h{PANEL_W}M{AXIS_W} {y(low):.1f}h{PANEL_W}")
+        axes.append(f"M{AXIS_W} {top}v{PANEL_H}")
+        curves.append(_path(values, x, y, colour, 1.4))
         end, point = max((j, v) for j, v in enumerate(values) if v is not None)
-        parts.append(f'<circle cx="{x(end):.1f}" cy="{y(point):.1f}" r="1.8" '
-                     f'fill="{colour}"/></g>')
-        parts.append(_text(AXIS_W - 2, top + y(high) + 3, label(high), size=7.2,
-                           anchor="end"))
+        curves.append(f'<circle cx="{x(end):.1f}" cy="{y(point):.1f}" r="1.8" '
+                      f'fill="{colour}"/>')
+        texts.append(_label(AXIS_W - 2, y(high) + 3, label(high), anchor="end"))
         if high - low > 1e-12:
-            parts.append(_text(AXIS_W - 2, top + y(low) + 3, label(low), size=7.2,
-                               anchor="end"))
-        parts.append(_text(AXIS_W + PANEL_W + 4, top + 13, label(point), size=8.5,
-                           colour=colour, bold=True))
-        parts.append(_text(AXIS_W + PANEL_W + 4, top + 25, name, size=7.2))
+            texts.append(_label(AXIS_W - 2, y(low) + 3, label(low), anchor="end"))
+        texts.append(_label(AXIS_W + PANEL_W + 4, top + 13, label(point), size=8.5,
+                            colour=colour, bold=True))
+        texts.append(_label(AXIS_W + PANEL_W + 4, top + 25, name))
     foot = height - 2
-    parts.append(_text(AXIS_W, foot, first, size=7.2))
-    parts.append(_text(AXIS_W + PANEL_W, foot, last, size=7.2, anchor="end"))
+    texts.append(_label(AXIS_W, foot, first))
+    texts.append(_label(AXIS_W + PANEL_W, foot, last, anchor="end"))
+    parts = [f'<path d="{"".join(guides)}" fill="none" stroke="#e3e3e3" '
+             f'stroke-width="0.6"/>',
+             f'<path d="{"".join(axes)}" fill="none" stroke="#999" stroke-width="0.6"/>',
+             *curves,
+             f'<g font-family="{FONT}" font-size="7.2" fill="#555">{"".join(texts)}</g>']
     return _svg(parts, width, height)
+
+
+def _label(x: float, y: float, text: str, *, size: float | None = None,
+           anchor: str = "start", colour: str | None = None, bold: bool = False) -> str:
+    """A text of ``panels``: only what differs from its group's font, size and colour."""
+    extra = (f' font-size="{size}"' if size else "") + (
+        f' text-anchor="{anchor}"' if anchor != "start" else "") + (
+        f' fill="{colour}"' if colour else "") + (' font-weight="bold"' if bold else "")
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'

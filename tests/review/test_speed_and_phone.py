@@ -124,7 +124,9 @@ def test_the_portrait_draws_each_territory_on_its_own_scale(served, chromium) ->
     chart.scroll_into_view_if_needed()
     svg = page.evaluate("""() => atob(document.querySelector('td.chart img').src
                                      .split(',')[1])""")
-    assert svg.count("<path") == 2  # the commune and the agglomeration, one panel each
+    # the commune and the agglomeration, one panel each (one path for all the guides and
+    # one for the axes)
+    assert svg.count('stroke-width="1.4"') == 2 and svg.count("<path") == 4
     assert ">2020<" in svg and ">2025<" in svg  # the years under the panels
     assert "commune" in svg and "agglo." in svg  # each panel named, its last value written
     page.screenshot(path=str(ARTIFACTS / "portrait-charts-390.png"))
