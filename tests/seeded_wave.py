@@ -1,7 +1,7 @@
 """A seeded annual wave whose series each meet one fate, for the explain and untested tests.
 
 Twenty communes of one agglomeration, thefts a year 2013-2024 delivered in one file (one
-wave, at 2024): a big city whose 2024 count falls by 40 % (reported), sixteen communes with
+wave, at 2024): a big city whose 2024 count falls by half (reported), sixteen communes with
 ordinary years (tested, not reported), and three that cannot be tested: a village with no
 theft ever recorded, a commune that only starts being counted in 2022, and one whose
 2024 cell is secret. The agglomeration is the communes' roll-up, unknown in 2024 (a part of
@@ -64,7 +64,7 @@ def write_workspace(root: Path) -> Path:
 
 
 def counts(seed: int = 15) -> dict[str, dict[str, float | None]]:
-    """Yearly counts per commune (None: secret), the big city's 2024 down 40 %."""
+    """Yearly counts per commune (None: secret), the big city's 2024 down by half."""
     rng = np.random.default_rng(seed)
     out: dict[str, dict[str, float | None]] = {}
     for code, pop in sorted(POPULATION.items()):
@@ -74,7 +74,7 @@ def counts(seed: int = 15) -> dict[str, dict[str, float | None]]:
         series: dict[str, float | None] = {y: float(rng.poisson(m))
                                            for y, m in zip(YEARS, levels, strict=True)}
         if code == BIG:
-            series["2024"] = float(round(0.6 * mean))
+            series["2024"] = float(round(0.5 * mean))
         if code == TINY:  # no theft ever recorded: no level to compare with
             series = {y: 0.0 for y in YEARS}
         if code == LATE:
